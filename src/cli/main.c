@@ -1,0 +1,53 @@
+/* slingshot: the command line. Only this file ends the program. */
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "slingshot/cli.h"
+#include "slingshot/error.h"
+#include "slingshot/log.h"
+
+static void usage(FILE *f) {
+  fprintf(f, "slingshot: an MPI simulator of scaling laws and emergence on synthetic languages\n\n"
+             "usage: slingshot COMMAND [options]   (slingshot COMMAND --help for each)\n\n"
+             "  run [CONFIG] [-o results.h5] [--resume] [--force]   train the grid into one file\n"
+             "  status results.h5                                  done / todo / failed cells\n"
+             "  fit --csv table.csv                                 fit L(N,D) to external data\n"
+             "\nRun under MPI: mpirun -np 2 slingshot run\n");
+}
+
+int main(int argc, char **argv) {
+  MPI_Init(&argc, &argv);
+  int rank, size;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  sl_log_init(rank, size, SL_LOG_INFO);
+
+  int err = SL_OK;
+  if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+    if (rank == 0) usage(argc < 2 ? stderr : stdout);
+    err = argc < 2 ? SL_ERR_ARG : SL_OK;
+    if (err) sl_error_set(err, __func__, __FILE__, __LINE__, "no command given");
+  } else if (strcmp(argv[1], "run") == 0) {
+    err = sl_cmd_run(argc - 1, argv + 1, MPI_COMM_WORLD);
+  } else if (strcmp(argv[1], "status") == 0) {
+    err = sl_cmd_status(argc - 1, argv + 1, MPI_COMM_WORLD);
+  } else if (strcmp(argv[1], "fit") == 0) {
+    err = sl_cmd_fit(argc - 1, argv + 1, MPI_COMM_WORLD);
+  } else {
+    if (rank == 0) usage(stderr);
+    err = sl_error_set(SL_ERR_ARG, __func__, __FILE__, __LINE__,
+                       "unknown command '%s' (commands: run, status, fit)", argv[1]);
+  }
+  /* Ranks may disagree (an error seen by one rank only): every rank reports its own error, and
+   * the exit code is the worst over ranks, so mpirun exits non-zero. */
+  int worst = err;
+  MPI_Allreduce(&err, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  if (err != SL_OK && (rank == 0 || sl_error_code() != SL_OK)) {
+    if (size > 1) fprintf(stderr, "[rank %d] ", rank);
+    sl_error_print(stderr);
+  }
+  MPI_Finalize();
+  return worst == SL_OK ? 0 : 1;
+}
