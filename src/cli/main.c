@@ -1,4 +1,5 @@
 /* slingshot: the command line. Only this file ends the program. */
+#include <hdf5.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,9 @@ int main(int argc, char **argv) {
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   sl_log_init(rank, size, SL_LOG_INFO);
+  /* HDF5 would print its own error stack for every expected failure (a file that is not HDF5);
+   * slingshot reports errors itself. SLINGSHOT_HDF5_ERRORS=1 shows the stacks for debugging. */
+  if (!getenv("SLINGSHOT_HDF5_ERRORS")) H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 
   int err = SL_OK;
   if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -40,11 +44,13 @@ int main(int argc, char **argv) {
     err = sl_error_set(SL_ERR_ARG, __func__, __FILE__, __LINE__,
                        "unknown command '%s' (commands: run, status, fit)", argv[1]);
   }
-  /* Ranks may disagree (an error seen by one rank only): every rank reports its own error, and
-   * the exit code is the worst over ranks, so mpirun exits non-zero. */
-  int worst = err;
+  /* Ranks may disagree (an error seen by one rank only). Rank 0 prints its error; another rank
+   * prints its own only when rank 0 has none, so an error all ranks share appears once. The exit
+   * code is the worst over ranks, so mpirun exits non-zero. */
+  int worst = err, root_err = err;
   MPI_Allreduce(&err, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  if (err != SL_OK && (rank == 0 || sl_error_code() != SL_OK)) {
+  MPI_Bcast(&root_err, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  if (err != SL_OK && (rank == 0 || root_err == SL_OK)) {
     if (size > 1) fprintf(stderr, "[rank %d] ", rank);
     sl_error_print(stderr);
   }

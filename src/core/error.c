@@ -10,7 +10,7 @@
 
 static struct {
   int code;
-  char message[1024];
+  char message[4096];
   int n_frames;
   struct {
     const char *func, *file;

@@ -1,0 +1,57 @@
+/* Training one cell: language, corpus, model, optimiser, loss curve. Nothing here is collective
+ * (issue 9 adds rank groups); a cell's numbers depend only on (config, cell index).
+ *
+ * Random streams (config seed s, cell index i, grid seed g):
+ *   language maps  (s, g, "language")   corpus  (s, g, "corpus")   held-out  (s, g, "val")
+ *   model init     (s, i, "init")       batches (s, i, "batch")
+ * The corpus of a cell is the first D tokens of its seed's corpus stream, so corpora are nested
+ * across D, and every cell of a seed is evaluated on the same held-out tokens. */
+#ifndef SLINGSHOT_TRAIN_H
+#define SLINGSHOT_TRAIN_H
+
+#include <stdint.h>
+
+#include "slingshot/config.h"
+#include "slingshot/grid.h"
+#include "slingshot/lang.h"
+#include "slingshot/model.h"
+
+enum { SL_CELL_TODO = 0, SL_CELL_DONE = 1, SL_CELL_DIVERGED = 2, SL_CELL_FAILED = -1 };
+
+typedef struct sl_cell_result {
+  int status;            /* SL_CELL_DONE, SL_CELL_DIVERGED or SL_CELL_FAILED */
+  int64_t diverged_step; /* first step with a non-finite loss or gradient, else -1 */
+  double train_loss;     /* nats/token on (up to eval.tokens of) the cell's own corpus */
+  double val_loss;       /* nats/token on held-out tokens */
+  double entropy;        /* the language's entropy rate, nats/token */
+  double excess_loss;    /* val_loss - entropy */
+  int64_t steps, tokens_trained;
+  double wall_s;
+  int n_points;         /* = eval.points */
+  double *curve_loss;   /* [n_points] held-out loss after curve_tokens of training */
+  double *curve_tokens; /* [n_points] */
+  char error[256];
+} sl_cell_result;
+
+int sl_cell_result_alloc(sl_cell_result *r, int n_points);
+void sl_cell_result_free(sl_cell_result *r);
+
+/* Called now and then during training with the tokens processed since the last call. */
+typedef void (*sl_train_hook)(void *ctx, int64_t tokens);
+
+/* The skills-language parameters of a config. */
+void sl_config_skills_params(const sl_config *cfg, sl_skills_params *p);
+/* The language of grid seed `seed` (caller destroys it). */
+int sl_train_language(const sl_config *cfg, int64_t seed, sl_skills_lang **out);
+
+/* Trains and evaluates one cell. A divergence is a result (status DIVERGED), not an error;
+ * an error return means the cell could not run at all. */
+int sl_train_cell(const sl_config *cfg, const sl_cell *cell, sl_train_hook hook, void *ctx,
+                  sl_cell_result *res);
+
+/* Mean cross-entropy (nats/token) of m over every predictable token of tokens[0..n): the MLP
+ * predicts each t >= T from its window, the GPT each token of consecutive (T+1)-token rows.
+ * rows is scratch of at least m->spec.B * (T+1) tokens. */
+int sl_eval_loss(sl_model *m, const int32_t *tokens, int64_t n, int32_t *rows, double *loss);
+
+#endif

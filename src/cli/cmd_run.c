@@ -1,0 +1,308 @@
+/* slingshot run: expand the grid, schedule cells over ranks, train, write the results file. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "slingshot/cli.h"
+#include "slingshot/config.h"
+#include "slingshot/error.h"
+#include "slingshot/grid.h"
+#include "slingshot/log.h"
+#include "slingshot/results.h"
+#include "slingshot/timer.h"
+#include "slingshot/train.h"
+
+static void run_usage(FILE *f) {
+  fprintf(f,
+          "usage: slingshot run [CONFIG] [options]\n\n"
+          "Trains every cell of the grid (model sizes N x corpus sizes D x seeds x variants) and\n"
+          "writes one parallel HDF5 results file. Run it under MPI: mpirun -np 2 slingshot run\n\n"
+          "CONFIG is a libconfig file, or the name of a built-in experiment (");
+  for (const sl_embedded_experiment *e = sl_embedded_experiments; e->name; e++)
+    fprintf(f, "%s%s", e == sl_embedded_experiments ? "" : ", ", e->name);
+  fprintf(f,
+          ").\nWithout CONFIG the built-in 'default' experiment runs.\n\n"
+          "options:\n"
+          "  -o, --output FILE     results file (default: NAME.h5, NAME the experiment's name)\n"
+          "  --resume              continue FILE: finished cells are kept and skipped; refused\n"
+          "                        if FILE was made with another config. Starts FILE if absent.\n"
+          "  --force               overwrite an existing FILE\n"
+          "  --print-config        print the resolved config (every key) and exit\n"
+          "  --config-reference    print every config key with its range and default, and exit\n"
+          "  --progress SECONDS    progress line interval when not on a terminal (default 10)\n"
+          "  --log-level LEVEL     error, warn, info (default) or debug\n"
+          "  -h, --help            this help\n");
+}
+
+typedef struct run_args {
+  const char *config, *output;
+  int resume, force, print_config, reference, help;
+  double progress;
+} run_args;
+
+static int parse_args(int argc, char **argv, run_args *a) {
+  memset(a, 0, sizeof *a);
+  a->progress = 10.0;
+  for (int i = 1; i < argc; i++) {
+    const char *s = argv[i];
+    int has_next = i + 1 < argc;
+    if (!strcmp(s, "-h") || !strcmp(s, "--help")) {
+      a->help = 1;
+    } else if (!strcmp(s, "-o") || !strcmp(s, "--output")) {
+      SL_CHECK(has_next, SL_ERR_ARG, "%s needs a file name", s);
+      a->output = argv[++i];
+    } else if (!strcmp(s, "--resume")) {
+      a->resume = 1;
+    } else if (!strcmp(s, "--force")) {
+      a->force = 1;
+    } else if (!strcmp(s, "--print-config")) {
+      a->print_config = 1;
+    } else if (!strcmp(s, "--config-reference")) {
+      a->reference = 1;
+    } else if (!strcmp(s, "--progress")) {
+      SL_CHECK(has_next, SL_ERR_ARG, "--progress needs a number of seconds");
+      char *end;
+      a->progress = strtod(argv[++i], &end);
+      SL_CHECK(*end == '\0' && a->progress > 0, SL_ERR_ARG,
+               "--progress %s: give a positive number of seconds", argv[i]);
+    } else if (!strcmp(s, "--log-level")) {
+      SL_CHECK(has_next, SL_ERR_ARG, "--log-level needs error, warn, info or debug");
+      int level = sl_log_level_parse(argv[++i]);
+      SL_CHECK(level >= 0, SL_ERR_ARG, "--log-level %s: choose error, warn, info or debug",
+               argv[i]);
+      sl_log_set_level((sl_log_level)level);
+    } else if (s[0] == '-') {
+      return SL_ERROR(SL_ERR_ARG, "unknown option '%s' for run (see slingshot run --help)", s);
+    } else {
+      SL_CHECK(!a->config, SL_ERR_ARG, "two configs given ('%s' and '%s'): give one", a->config, s);
+      a->config = s;
+    }
+  }
+  SL_CHECK(!(a->resume && a->force), SL_ERR_ARG,
+           "--resume and --force contradict each other: --resume keeps the file, --force "
+           "overwrites it");
+  return SL_OK;
+}
+
+/* Rank 0 finds the config text (file, or built-in name) and broadcasts it. */
+static int load_config(const char *name, MPI_Comm comm, sl_config *cfg) {
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  char *text = NULL;
+  char origin[256];
+  int err = SL_OK;
+  if (!name) name = "default";
+  snprintf(origin, sizeof origin, "%s", name);
+  if (rank == 0) {
+    if (access(name, F_OK) == 0) {
+      err = sl_config_read_file(name, &text);
+    } else if (sl_config_embedded(name)) {
+      text = strdup(sl_config_embedded(name));
+      snprintf(origin, sizeof origin, "built-in:%s", name);
+      if (!text) err = SL_ERROR(SL_ERR_NOMEM, "out of memory");
+    } else {
+      char names[256] = "";
+      for (const sl_embedded_experiment *e = sl_embedded_experiments; e->name; e++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", names[0] ? ", " : "",
+                 e->name);
+      err = SL_ERROR(SL_ERR_IO, "config '%s' not found: give a config file or a built-in name (%s)",
+                     name, names);
+    }
+  }
+  long long len = err == SL_OK && rank == 0 ? (long long)strlen(text) : -1;
+  SL_CALL_MPI(MPI_Bcast(&len, 1, MPI_LONG_LONG, 0, comm));
+  SL_CALL_MPI(MPI_Bcast(origin, sizeof origin, MPI_CHAR, 0, comm));
+  if (len < 0) {
+    free(text);
+    return err != SL_OK ? err : SL_ERROR(SL_ERR_CONFIG, "rank 0 could not read the config");
+  }
+  if (rank != 0) {
+    text = malloc((size_t)len + 1);
+    SL_CHECK(text, SL_ERR_NOMEM, "out of memory");
+  }
+  SL_CALL_MPI(MPI_Bcast(text, (int)len + 1, MPI_CHAR, 0, comm));
+  err = sl_config_parse(text, origin, cfg);
+  free(text);
+  return err;
+}
+
+/* ------------------------------------------------------------------ progress */
+
+typedef struct progress {
+  sl_sched *sched;
+  int rank, tty;
+  double t0, last_print, interval;
+  int64_t n_total;
+  double total_cost, cell_fpt;
+} progress;
+
+static void fmt_duration(double s, char *buf, size_t size) {
+  if (!isfinite(s) || s < 0) {
+    snprintf(buf, size, "--");
+    return;
+  }
+  long t = lround(s);
+  if (t >= 3600)
+    snprintf(buf, size, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+  else
+    snprintf(buf, size, "%ldm%02lds", t / 60, t % 60);
+}
+
+static void progress_print(progress *p, int force) {
+  if (p->rank != 0) return;
+  double now = sl_wtime();
+  double every = p->tty ? 0.5 : p->interval;
+  if (!force && now - p->last_print < every) return;
+  p->last_print = now;
+  int64_t done, tokens;
+  double flops;
+  if (sl_sched_progress(p->sched, &done, &flops, &tokens) != SL_OK) return;
+  double el = now - p->t0, frac = p->total_cost > 0 ? flops / p->total_cost : 0;
+  if (frac > 1) frac = 1;
+  char e[32], eta[32];
+  fmt_duration(el, e, sizeof e);
+  fmt_duration(frac > 0.005 ? el * (1 - frac) / frac : NAN, eta, sizeof eta);
+  fprintf(stderr, "%s[%lld/%lld cells] %3.0f%% of FLOPs | elapsed %s | ETA %s | %.3g tokens/s%s",
+          p->tty ? "\r\033[K" : "", (long long)done, (long long)p->n_total, 100 * frac, e, eta,
+          el > 0 ? (double)tokens / el : 0.0, p->tty ? "" : "\n");
+  fflush(stderr);
+}
+
+static void train_hook(void *ctx, int64_t tokens) {
+  progress *p = ctx;
+  sl_sched_report(p->sched, 0, (double)tokens * p->cell_fpt, tokens);
+  progress_print(p, 0);
+}
+
+/* ------------------------------------------------------------------ the run */
+
+int sl_cmd_run(int argc, char **argv, MPI_Comm comm) {
+  int rank, size;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  run_args a;
+  SL_CALL(parse_args(argc, argv, &a));
+  if (a.help) {
+    if (rank == 0) run_usage(stdout);
+    return SL_OK;
+  }
+  if (a.reference) {
+    if (rank == 0) sl_config_print_reference(stdout);
+    return SL_OK;
+  }
+  sl_config cfg;
+  SL_CALL(load_config(a.config, comm, &cfg));
+  char *text = NULL;
+  SL_CALL(sl_config_to_text(&cfg, &text));
+  if (a.print_config) {
+    if (rank == 0) fputs(text, stdout);
+    free(text);
+    return SL_OK;
+  }
+
+  int err = SL_OK;
+  sl_skills_lang *lang = NULL;
+  sl_grid grid = {0};
+  sl_results *res = NULL;
+  sl_sched *sched = NULL;
+  int8_t *status = NULL;
+  uint8_t *todo = NULL;
+  sl_cell_result cr = {0};
+  char output[512];
+  snprintf(output, sizeof output, "%s", a.output ? a.output : "");
+  if (!a.output) snprintf(output, sizeof output, "%s.h5", cfg.name);
+
+  SL_CALL_GOTO(sl_train_language(&cfg, cfg.grid.seeds[0], &lang), done);
+  SL_CALL_GOTO(sl_grid_expand(&cfg, lang->V, &grid), done);
+  if (cfg.model.context < 2 * cfg.language.k_max + 1)
+    sl_log(SL_LOG_WARN,
+           "model.context = %d < 2*k_max+1 = %d: a window may not reach the start of its piece, "
+           "so the entropy rate is below the best loss this model can reach",
+           cfg.model.context, 2 * cfg.language.k_max + 1);
+
+  SL_ALLOC(status, grid.n_cells);
+  SL_ALLOC(todo, grid.n_cells);
+  sl_run_info info = {&cfg, text, &grid, lang, size};
+  int exists = 0;
+  if (rank == 0) exists = access(output, F_OK) == 0;
+  MPI_Bcast(&exists, 1, MPI_INT, 0, comm);
+  if (a.resume && exists) {
+    SL_CALL_GOTO(sl_results_resume(output, &info, comm, &res, status), done);
+  } else {
+    SL_CALL_GOTO(sl_results_create(output, &info, a.force, comm, &res), done);
+  }
+  int64_t n_done = 0;
+  for (int64_t i = 0; i < grid.n_cells; i++) {
+    todo[i] = status[i] != SL_CELL_DONE && status[i] != SL_CELL_DIVERGED;
+    n_done += !todo[i];
+  }
+  sl_log(SL_LOG_INFO, "slingshot run: %s (%s), %lld cells (%lld already finished), %d rank%s -> %s",
+         cfg.name, cfg.origin, (long long)grid.n_cells, (long long)n_done, size,
+         size > 1 ? "s" : "", output);
+  sl_log(SL_LOG_INFO, "language: V = %d, entropy %.4f bits/token (%s)", lang->V,
+         lang->entropy_bits_per_token, lang->entropy_exact ? "exact" : "Monte Carlo estimate");
+
+  SL_CALL_GOTO(sl_sched_create(&grid, todo, comm, &sched), done);
+  progress prog = {
+      .sched = sched, .rank = rank, .tty = isatty(2), .t0 = sl_wtime(), .interval = a.progress};
+  prog.n_total = sl_sched_total(sched, &prog.total_cost);
+  SL_CALL_GOTO(sl_cell_result_alloc(&cr, cfg.eval.points), done);
+
+  int local_err = SL_OK;
+  for (;;) {
+    int64_t ci;
+    SL_CALL_GOTO(sl_sched_next(sched, &ci), done);
+    if (ci < 0) break;
+    const sl_cell *cell = &grid.cells[ci];
+    prog.cell_fpt = cell->flops_per_token;
+    int e = sl_train_cell(&cfg, cell, train_hook, &prog, &cr);
+    if (e != SL_OK) { /* the cell failed: record it, keep the grid going */
+      sl_log_all(SL_LOG_WARN, "cell %lld failed: %s", (long long)ci, sl_error_message());
+      sl_error_clear();
+    }
+    sl_timer_start("write");
+    local_err = sl_results_write_cell(res, cell, &cr, rank);
+    sl_timer_stop("write");
+    if (local_err != SL_OK) break; /* an I/O error: stop taking cells, report below */
+    sl_sched_report(sched, 1, 0.0, 0);
+    sl_log_all(SL_LOG_INFO, "cell %lld N=%zu D=%lld: %s val_loss %.4f excess %.4f nats (%.1f s)",
+               (long long)ci, cell->n_params, (long long)cell->d_tokens,
+               cr.status == SL_CELL_DONE       ? "done"
+               : cr.status == SL_CELL_DIVERGED ? "DIVERGED"
+                                               : "FAILED",
+               cr.val_loss, cr.excess_loss, cr.wall_s);
+    progress_print(&prog, 1);
+  }
+  if (prog.tty && rank == 0) fputc('\n', stderr);
+  /* Every rank reaches here; agree on I/O errors before the collective close. */
+  int worst = local_err;
+  MPI_Allreduce(&local_err, &worst, 1, MPI_INT, MPI_MAX, comm);
+  err = local_err;
+  if (worst != SL_OK && err == SL_OK)
+    err = SL_ERROR(worst, "another rank could not write its results (see its message)");
+
+done:
+  /* Collectives below: every rank must get here, which holds because every failure above is
+   * either identical on all ranks (config, grid, file checks agree) or was agreed on. */
+  if (sched) sl_sched_destroy(sched);
+  if (res) {
+    int e = sl_results_close(res);
+    if (err == SL_OK) err = e;
+  }
+  if (err == SL_OK) {
+    MPI_Barrier(comm);
+    sl_log(SL_LOG_INFO, "\ntime per phase across ranks:");
+    if (sl_log_get_level() >= SL_LOG_INFO) sl_timers_report(comm, stderr);
+    sl_log(SL_LOG_INFO, "results: %s  (inspect: slingshot status %s; h5dump -H %s)", output, output,
+           output);
+  }
+  sl_cell_result_free(&cr);
+  sl_grid_free(&grid);
+  sl_skills_destroy(lang);
+  free(status);
+  free(todo);
+  free(text);
+  return err;
+}

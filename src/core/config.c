@@ -1,0 +1,703 @@
+/* Experiment configuration: a schema over libconfig. See include/slingshot/config.h. */
+#include "slingshot/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <libconfig.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "slingshot/error.h"
+
+typedef enum kind { K_STR, K_INT, K_I64, K_REAL, K_BOOL, K_REALS, K_I64S, K_STRS, K_AXIS } kind;
+
+typedef struct key {
+  const char *path; /* "group.name" or "name" */
+  kind k;
+  double lo, hi;       /* numeric range, inclusive (also list element range) */
+  const char *choices; /* K_STR/K_STRS: "a|b|c", or NULL for free text */
+  const char *def;     /* default as libconfig text; NULL = required */
+  size_t off, count_off;
+  const char *help;
+} key;
+
+#define OFF(m) offsetof(sl_config, m)
+#define NOCOUNT ((size_t)-1)
+
+/* The schema. Order is the order of the resolved text and of the reference. */
+static const key SCHEMA[] = {
+    {"name", K_STR, 0, 0, NULL, "\"unnamed\"", OFF(name), NOCOUNT, "experiment name"},
+    {"seed", K_I64, 0, 9.0e15, NULL, "1", OFF(seed), NOCOUNT,
+     "config seed: every random stream derives from (seed, cell index, stream name)"},
+    {"language.kind", K_STR, 0, 0, "skills", "\"skills\"", OFF(language.kind), NOCOUNT,
+     "synthetic language (SCIENCE.md section 0)"},
+    {"language.M", K_INT, 2, 65536, NULL, "16", OFF(language.M), NOCOUNT, "content symbols"},
+    {"language.S", K_INT, 1, 65536, NULL, "8", OFF(language.S), NOCOUNT, "skills"},
+    {"language.k_max", K_INT, 1, SL_CONFIG_MAX_ARITY, NULL, "2", OFF(language.k_max), NOCOUNT,
+     "largest number of skills a piece uses"},
+    {"language.arity_weights", K_REALS, 0, 1e9, NULL, NULL, OFF(language.arity_weights),
+     OFF(language.n_arity), "weights of arity 1..k_max (default: all 1)"},
+    {"language.zipf", K_REAL, 0, 10, NULL, "0.0", OFF(language.zipf), NOCOUNT,
+     "skill frequency exponent z: w_i ~ (i+1)^-z"},
+    {"language.skill_maps", K_STR, 0, 0, "permutation|function", "\"permutation\"",
+     OFF(language.skill_maps), NOCOUNT, "each skill is a random permutation or function of [M]"},
+    {"model.family", K_STR, 0, 0, "mlp|gpt", "\"mlp\"", OFF(model.family), NOCOUNT,
+     "language model family"},
+    {"model.context", K_INT, 1, 4096, NULL, "8", OFF(model.context), NOCOUNT,
+     "context length T in tokens"},
+    {"model.width", K_INT, 0, 65536, NULL, "0", OFF(model.width), NOCOUNT,
+     "embedding width / d_model (0: chosen from the target N)"},
+    {"model.layers", K_INT, 0, 256, NULL, "0", OFF(model.layers), NOCOUNT,
+     "layers (0: chosen from the target N)"},
+    {"model.heads", K_INT, 0, 256, NULL, "0", OFF(model.heads), NOCOUNT,
+     "attention heads, gpt only (0: chosen from the width)"},
+    {"model.tied", K_BOOL, 0, 1, NULL, "true", OFF(model.tied), NOCOUNT,
+     "gpt: output head tied to the token embedding"},
+    {"train.optimizer", K_STR, 0, 0, "adamw|sgd", "\"adamw\"", OFF(train.optimizer), NOCOUNT,
+     "optimiser"},
+    {"train.batch", K_INT, 1, 1 << 20, NULL, "64", OFF(train.batch), NOCOUNT,
+     "rows per step (each row is context+1 tokens)"},
+    {"train.lr", K_REAL, 1e-8, 10, NULL, "3e-3", OFF(train.lr), NOCOUNT, "peak learning rate"},
+    {"train.min_lr", K_REAL, 0, 10, NULL, "3e-4", OFF(train.min_lr), NOCOUNT,
+     "learning rate at the end of the cosine decay"},
+    {"train.warmup", K_INT, 0, 1 << 30, NULL, "50", OFF(train.warmup), NOCOUNT,
+     "linear warmup steps"},
+    {"train.weight_decay", K_REAL, 0, 10, NULL, "0.0", OFF(train.weight_decay), NOCOUNT,
+     "decoupled weight decay"},
+    {"train.beta1", K_REAL, 0, 0.999999, NULL, "0.9", OFF(train.beta1), NOCOUNT, "AdamW beta1"},
+    {"train.beta2", K_REAL, 0, 0.999999, NULL, "0.99", OFF(train.beta2), NOCOUNT, "AdamW beta2"},
+    {"train.eps", K_REAL, 1e-30, 1, NULL, "1e-8", OFF(train.eps), NOCOUNT, "AdamW epsilon"},
+    {"train.momentum", K_REAL, 0, 0.999999, NULL, "0.9", OFF(train.momentum), NOCOUNT,
+     "SGD momentum"},
+    {"train.grad_clip", K_REAL, 0, 1e9, NULL, "1.0", OFF(train.grad_clip), NOCOUNT,
+     "gradient-norm clipping (0: off)"},
+    {"train.epochs", K_REAL, 1e-6, 1e6, NULL, "1.0", OFF(train.epochs), NOCOUNT,
+     "passes over the cell's D tokens (steps = epochs * D / tokens per step, clamped)"},
+    {"train.min_steps", K_INT, 1, 1 << 30, NULL, "100", OFF(train.min_steps), NOCOUNT,
+     "fewest steps per cell"},
+    {"train.max_steps", K_INT, 1, 1 << 30, NULL, "100000", OFF(train.max_steps), NOCOUNT,
+     "most steps per cell"},
+    {"eval.tokens", K_I64, 64, 1e9, NULL, "16384", OFF(eval.tokens), NOCOUNT,
+     "held-out tokens for the validation loss"},
+    {"eval.points", K_INT, 2, 1000, NULL, "8", OFF(eval.points), NOCOUNT,
+     "evaluations along the loss curve"},
+    {"grid.n_params", K_AXIS, 100, 1e10, NULL, NULL, OFF(grid.n_params), NOCOUNT,
+     "target model sizes N: a list, or { from; to; count; } log-spaced"},
+    {"grid.d_tokens", K_AXIS, 100, 1e12, NULL, NULL, OFF(grid.d_tokens), NOCOUNT,
+     "corpus sizes D in tokens: a list, or { from; to; count; } log-spaced"},
+    {"grid.seeds", K_I64S, 0, 9.0e15, NULL, "[0]", OFF(grid.seeds), OFF(grid.n_seeds),
+     "seeds: each draws its own language, corpus and initialisation"},
+    {"grid.variants", K_STRS, 0, 0, "base", "[\"base\"]", OFF(grid.variants), OFF(grid.n_variants),
+     "training variants"},
+};
+#define N_SCHEMA (sizeof SCHEMA / sizeof SCHEMA[0])
+
+static const char *GROUPS[] = {"language", "model", "train", "eval", "grid"};
+#define N_GROUPS (sizeof GROUPS / sizeof GROUPS[0])
+
+/* ------------------------------------------------------------------ problem list */
+
+typedef struct problems {
+  char text[3800];
+  size_t len;
+  int count;
+  const char *origin;
+} problems;
+
+static void problem(problems *p, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void problem(problems *p, int line, const char *fmt, ...) {
+  char msg[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  char where[300];
+  if (line > 0)
+    snprintf(where, sizeof where, "%s:%d", p->origin, line);
+  else
+    snprintf(where, sizeof where, "%s", p->origin);
+  if (p->len < sizeof p->text)
+    p->len += (size_t)snprintf(p->text + p->len, sizeof p->text - p->len, "%s%s: %s",
+                               p->count ? "\n" : "", where, msg);
+  p->count++;
+}
+
+/* ------------------------------------------------------------------ helpers */
+
+int sl_edit_distance(const char *a, const char *b) {
+  size_t n = strlen(a), m = strlen(b);
+  if (n > 255 || m > 255) return 1 << 20;
+  int prev[256], cur[256];
+  for (size_t j = 0; j <= m; j++)
+    prev[j] = (int)j;
+  for (size_t i = 1; i <= n; i++) {
+    cur[0] = (int)i;
+    for (size_t j = 1; j <= m; j++) {
+      int sub =
+          prev[j - 1] + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
+      int del = prev[j] + 1, ins = cur[j - 1] + 1;
+      cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+    }
+    memcpy(prev, cur, sizeof(int) * (m + 1));
+  }
+  return prev[m];
+}
+
+/* The known key (or group) nearest to an unknown path. */
+static const char *nearest_key(const char *path) {
+  const char *best = NULL;
+  int best_d = 1 << 20;
+  for (size_t i = 0; i < N_SCHEMA; i++) {
+    int d = sl_edit_distance(path, SCHEMA[i].path);
+    /* Also compare the last component: "model.widht" vs "width", "train.lr" typed at the top. */
+    const char *dot = strrchr(SCHEMA[i].path, '.'), *pdot = strrchr(path, '.');
+    int d2 = sl_edit_distance(pdot ? pdot + 1 : path, dot ? dot + 1 : SCHEMA[i].path) + 1;
+    if (d2 < d) d = d2;
+    if (d < best_d) best_d = d, best = SCHEMA[i].path;
+  }
+  for (size_t g = 0; g < N_GROUPS; g++) {
+    int d = sl_edit_distance(path, GROUPS[g]);
+    if (d < best_d) best_d = d, best = GROUPS[g];
+  }
+  return best;
+}
+
+static const key *find_key(const char *path) {
+  for (size_t i = 0; i < N_SCHEMA; i++)
+    if (strcmp(SCHEMA[i].path, path) == 0) return &SCHEMA[i];
+  return NULL;
+}
+
+static int is_group_name(const char *name) {
+  for (size_t g = 0; g < N_GROUPS; g++)
+    if (strcmp(GROUPS[g], name) == 0) return 1;
+  return 0;
+}
+
+static const char *type_name(int t) {
+  switch (t) {
+  case CONFIG_TYPE_GROUP:
+    return "a group { ... }";
+  case CONFIG_TYPE_INT:
+  case CONFIG_TYPE_INT64:
+    return "an integer";
+  case CONFIG_TYPE_FLOAT:
+    return "a number";
+  case CONFIG_TYPE_STRING:
+    return "a string";
+  case CONFIG_TYPE_BOOL:
+    return "a boolean";
+  case CONFIG_TYPE_ARRAY:
+    return "an array [ ... ]";
+  case CONFIG_TYPE_LIST:
+    return "a list ( ... )";
+  default:
+    return "something else";
+  }
+}
+
+static const char *kind_name(kind k) {
+  switch (k) {
+  case K_STR:
+    return "a string in quotes";
+  case K_INT:
+  case K_I64:
+    return "an integer";
+  case K_REAL:
+    return "a number";
+  case K_BOOL:
+    return "true or false";
+  case K_REALS:
+    return "an array of numbers [a, b, ...]";
+  case K_I64S:
+    return "an array of integers [a, b, ...]";
+  case K_STRS:
+    return "an array of strings [\"a\", ...]";
+  case K_AXIS:
+    return "an array of numbers or { from = ...; to = ...; count = ...; }";
+  }
+  return "?";
+}
+
+static int setting_number(const config_setting_t *s, double *out) {
+  int t = config_setting_type(s);
+  if (t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64)
+    *out = (double)config_setting_get_int64(s);
+  else if (t == CONFIG_TYPE_FLOAT)
+    *out = config_setting_get_float(s);
+  else
+    return 0;
+  return 1;
+}
+
+static int in_choices(const char *value, const char *choices) {
+  size_t n = strlen(value);
+  for (const char *c = choices; *c;) {
+    const char *bar = strchr(c, '|');
+    size_t len = bar ? (size_t)(bar - c) : strlen(c);
+    if (len == n && strncmp(c, value, n) == 0) return 1;
+    if (!bar) break;
+    c = bar + 1;
+  }
+  return 0;
+}
+
+static void fmt_range(const key *k, char *buf, size_t size) {
+  if (k->k == K_INT || k->k == K_I64 || k->k == K_I64S)
+    snprintf(buf, size, "%.0f to %.0f", k->lo, k->hi);
+  else
+    snprintf(buf, size, "%g to %g", k->lo, k->hi);
+}
+
+/* Checks one number against the key's range and integrality. */
+static int check_number(problems *p, const key *k, int line, const char *what, double v,
+                        int integral) {
+  char range[64];
+  fmt_range(k, range, sizeof range);
+  if (!isfinite(v) || v < k->lo || v > k->hi) {
+    problem(p, line, "%s = %g is out of range: allowed %s (%s)", what, v, range, k->help);
+    return 0;
+  }
+  if (integral && v != floor(v)) {
+    problem(p, line, "%s = %g must be a whole number", what, v);
+    return 0;
+  }
+  return 1;
+}
+
+/* ------------------------------------------------------------------ conversion */
+
+static void set_value(problems *p, const key *k, const config_setting_t *s, sl_config *cfg,
+                      int user) {
+  char *base = (char *)cfg;
+  int line = user ? config_setting_source_line(s) : 0;
+  int t = config_setting_type(s);
+  double v;
+  switch (k->k) {
+  case K_STR: {
+    if (t != CONFIG_TYPE_STRING) goto wrong_type;
+    const char *str = config_setting_get_string(s);
+    if (k->choices && !in_choices(str, k->choices)) {
+      problem(p, line, "%s = \"%s\" is not allowed: choose one of %s", k->path, str, k->choices);
+      return;
+    }
+    if (strlen(str) >= SL_CONFIG_NAME) {
+      problem(p, line, "%s is too long (at most %d characters)", k->path, SL_CONFIG_NAME - 1);
+      return;
+    }
+    snprintf(base + k->off, SL_CONFIG_NAME, "%s", str);
+    return;
+  }
+  case K_INT:
+  case K_I64:
+    if (!setting_number(s, &v)) goto wrong_type;
+    if (!check_number(p, k, line, k->path, v, 1)) return;
+    if (k->k == K_INT)
+      *(int *)(base + k->off) = (int)v;
+    else
+      *(int64_t *)(base + k->off) = (int64_t)v;
+    return;
+  case K_REAL:
+    if (!setting_number(s, &v)) goto wrong_type;
+    if (!check_number(p, k, line, k->path, v, 0)) return;
+    *(double *)(base + k->off) = v;
+    return;
+  case K_BOOL:
+    if (t != CONFIG_TYPE_BOOL) goto wrong_type;
+    *(int *)(base + k->off) = config_setting_get_bool(s);
+    return;
+  case K_REALS:
+  case K_I64S:
+  case K_STRS: {
+    if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST) goto wrong_type;
+    int n = config_setting_length(s);
+    int cap = k->k == K_REALS ? SL_CONFIG_MAX_ARITY : SL_CONFIG_MAX_LIST;
+    if (n < 1 || n > cap) {
+      problem(p, line, "%s has %d elements: give 1 to %d", k->path, n, cap);
+      return;
+    }
+    for (int i = 0; i < n; i++) {
+      const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+      char what[128];
+      snprintf(what, sizeof what, "%s[%d]", k->path, i);
+      if (k->k == K_STRS) {
+        const char *str = config_setting_get_string(e);
+        if (!str) goto wrong_type;
+        if (k->choices && !in_choices(str, k->choices)) {
+          problem(p, line, "%s = \"%s\" is not allowed: choose from %s", what, str, k->choices);
+          return;
+        }
+        snprintf(base + k->off + (size_t)i * SL_CONFIG_NAME, SL_CONFIG_NAME, "%s", str);
+        continue;
+      }
+      if (!setting_number(e, &v)) goto wrong_type;
+      if (!check_number(p, k, line, what, v, k->k == K_I64S)) return;
+      if (k->k == K_REALS)
+        ((double *)(base + k->off))[i] = v;
+      else
+        ((int64_t *)(base + k->off))[i] = (int64_t)v;
+    }
+    *(int *)(base + k->count_off) = n;
+    return;
+  }
+  case K_AXIS: {
+    sl_axis *ax = (sl_axis *)(base + k->off);
+    if (t == CONFIG_TYPE_GROUP) {
+      double from = 0, to = 0, count = 0;
+      const config_setting_t *f = config_setting_get_member(s, "from");
+      const config_setting_t *o = config_setting_get_member(s, "to");
+      const config_setting_t *c = config_setting_get_member(s, "count");
+      for (int i = 0; i < config_setting_length(s); i++) {
+        const char *nm = config_setting_name(config_setting_get_elem(s, (unsigned)i));
+        if (strcmp(nm, "from") && strcmp(nm, "to") && strcmp(nm, "count")) {
+          problem(p, line, "unknown key '%s.%s': a range has only from, to and count", k->path, nm);
+          return;
+        }
+      }
+      if (!f || !o || !c || !setting_number(f, &from) || !setting_number(o, &to) ||
+          !setting_number(c, &count)) {
+        problem(p, line,
+                "%s: a range needs numbers from, to and count, e.g. %s = { from = 1e3; to = 1e5; "
+                "count = 5; }",
+                k->path, strrchr(k->path, '.') + 1);
+        return;
+      }
+      if (count < 1 || count > SL_CONFIG_MAX_AXIS || count != floor(count)) {
+        problem(p, line, "%s.count = %g is out of range: allowed 1 to %d", k->path, count,
+                SL_CONFIG_MAX_AXIS);
+        return;
+      }
+      if (!check_number(p, k, line, "from", from, 0) || !check_number(p, k, line, "to", to, 0))
+        return;
+      if (count > 1 && to <= from) {
+        problem(p, line, "%s: 'to' (%g) must be larger than 'from' (%g)", k->path, to, from);
+        return;
+      }
+      ax->n = (int)count;
+      for (int i = 0; i < ax->n; i++) {
+        double fr = ax->n == 1 ? 0.0 : (double)i / (ax->n - 1);
+        /* Rounded to whole numbers: N and D are counts. */
+        ax->v[i] = round(exp(log(from) + fr * (log(to) - log(from))));
+      }
+      return;
+    }
+    if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST) goto wrong_type;
+    int n = config_setting_length(s);
+    if (n < 1 || n > SL_CONFIG_MAX_AXIS) {
+      problem(p, line, "%s has %d values: give 1 to %d (an empty grid has no cells)", k->path, n,
+              SL_CONFIG_MAX_AXIS);
+      return;
+    }
+    for (int i = 0; i < n; i++) {
+      char what[128];
+      snprintf(what, sizeof what, "%s[%d]", k->path, i);
+      if (!setting_number(config_setting_get_elem(s, (unsigned)i), &v)) goto wrong_type;
+      if (!check_number(p, k, line, what, v, 0)) return;
+      ax->v[i] = round(v);
+      for (int j = 0; j < i; j++)
+        if (ax->v[j] == ax->v[i]) {
+          problem(p, line, "%s lists %g twice", k->path, v);
+          return;
+        }
+    }
+    ax->n = n;
+    return;
+  }
+  }
+wrong_type:
+  problem(p, line, "%s has the wrong type: it is %s, expected %s", k->path, type_name(t),
+          kind_name(k->k));
+}
+
+/* Unknown keys anywhere in the tree. */
+static void check_unknown(problems *p, const config_setting_t *group, const char *prefix) {
+  int n = config_setting_length(group);
+  for (int i = 0; i < n; i++) {
+    const config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
+    const char *name = config_setting_name(s);
+    if (!name) continue;
+    char path[256];
+    snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] ? "." : "", name);
+    if (find_key(path)) continue;
+    if (!prefix[0] && is_group_name(name)) {
+      if (config_setting_type(s) != CONFIG_TYPE_GROUP)
+        problem(p, config_setting_source_line(s), "'%s' must be a group: %s = { ... };", name,
+                name);
+      else
+        check_unknown(p, s, name);
+      continue;
+    }
+    problem(p, config_setting_source_line(s), "unknown key '%s' (did you mean '%s'?)", path,
+            nearest_key(path));
+  }
+}
+
+/* Defaults, as libconfig text, built from the schema once per parse. */
+static int parse_defaults(config_t *d) {
+  /* Top-level keys, then one nested group per group name. */
+  char nested[8192];
+  size_t nl = 0;
+  for (size_t i = 0; i < N_SCHEMA; i++)
+    if (SCHEMA[i].def && !strchr(SCHEMA[i].path, '.'))
+      nl += (size_t)snprintf(nested + nl, sizeof nested - nl, "%s = %s;\n", SCHEMA[i].path,
+                             SCHEMA[i].def);
+  for (size_t g = 0; g < N_GROUPS; g++) {
+    nl += (size_t)snprintf(nested + nl, sizeof nested - nl, "%s = {\n", GROUPS[g]);
+    size_t glen = strlen(GROUPS[g]);
+    for (size_t i = 0; i < N_SCHEMA; i++)
+      if (SCHEMA[i].def && strncmp(SCHEMA[i].path, GROUPS[g], glen) == 0 &&
+          SCHEMA[i].path[glen] == '.')
+        nl += (size_t)snprintf(nested + nl, sizeof nested - nl, "  %s = %s;\n",
+                               SCHEMA[i].path + glen + 1, SCHEMA[i].def);
+    nl += (size_t)snprintf(nested + nl, sizeof nested - nl, "};\n");
+  }
+  config_init(d);
+  if (config_read_string(d, nested) != CONFIG_TRUE)
+    return SL_ERROR(SL_ERR_INTERNAL, "built-in defaults do not parse: line %d: %s",
+                    config_error_line(d), config_error_text(d));
+  return SL_OK;
+}
+
+int sl_config_parse(const char *text, const char *origin, sl_config *cfg) {
+  memset(cfg, 0, sizeof *cfg);
+  snprintf(cfg->origin, sizeof cfg->origin, "%s", origin);
+  problems p = {.origin = origin};
+  config_t c, d;
+  config_init(&c);
+  if (config_read_string(&c, text) != CONFIG_TRUE) {
+    int line = config_error_line(&c);
+    const char *msg = config_error_text(&c);
+    int err = SL_ERROR(SL_ERR_CONFIG, "%s:%d: syntax error: %s (libconfig syntax: key = value;)",
+                       origin, line, msg ? msg : "?");
+    config_destroy(&c);
+    return err;
+  }
+  SL_CALL(parse_defaults(&d));
+  check_unknown(&p, config_root_setting(&c), "");
+  for (size_t i = 0; i < N_SCHEMA; i++) {
+    const key *k = &SCHEMA[i];
+    const config_setting_t *s = config_lookup(&c, k->path);
+    if (s) {
+      set_value(&p, k, s, cfg, 1);
+    } else if (k->def) {
+      set_value(&p, k, config_lookup(&d, k->path), cfg, 0);
+    } else if (k->k != K_REALS) {
+      const char *leaf = strrchr(k->path, '.');
+      problem(&p, 0,
+              "missing required key '%s' (%s): add to the %.*s group e.g. %s = { from = 1e3; to = "
+              "1e5; count = 4; };",
+              k->path, k->help, (int)(leaf - k->path), k->path, leaf + 1);
+    }
+  }
+  /* Cross-key rules. */
+  if (cfg->language.n_arity == 0 && cfg->language.k_max >= 1) {
+    cfg->language.n_arity = cfg->language.k_max;
+    for (int i = 0; i < cfg->language.k_max; i++)
+      cfg->language.arity_weights[i] = 1.0;
+  } else if (cfg->language.n_arity != cfg->language.k_max) {
+    problem(&p, 0,
+            "language.arity_weights has %d weights but language.k_max = %d: give one weight per "
+            "arity 1..k_max",
+            cfg->language.n_arity, cfg->language.k_max);
+  } else {
+    double sum = 0;
+    for (int i = 0; i < cfg->language.n_arity; i++)
+      sum += cfg->language.arity_weights[i];
+    if (!(sum > 0)) problem(&p, 0, "language.arity_weights must have a positive sum");
+  }
+  if (cfg->language.S < cfg->language.k_max)
+    problem(&p, 0,
+            "language.S = %d is smaller than language.k_max = %d: a piece needs k distinct skills",
+            cfg->language.S, cfg->language.k_max);
+  if (cfg->train.min_lr > cfg->train.lr)
+    problem(&p, 0, "train.min_lr = %g is larger than train.lr = %g", cfg->train.min_lr,
+            cfg->train.lr);
+  if (cfg->train.min_steps > cfg->train.max_steps)
+    problem(&p, 0, "train.min_steps = %d is larger than train.max_steps = %d", cfg->train.min_steps,
+            cfg->train.max_steps);
+  if (strcmp(cfg->model.family, "gpt") == 0 && cfg->model.heads > 0 && cfg->model.width > 0 &&
+      cfg->model.width % cfg->model.heads != 0)
+    problem(&p, 0, "model.width = %d is not a multiple of model.heads = %d", cfg->model.width,
+            cfg->model.heads);
+  for (int i = 0; i < cfg->grid.d_tokens.n; i++)
+    if (cfg->grid.d_tokens.v[i] < 2.0 * (cfg->model.context + 1)) {
+      problem(&p, 0,
+              "grid.d_tokens value %g is too small for model.context = %d: D must be at least %d",
+              cfg->grid.d_tokens.v[i], cfg->model.context, 2 * (cfg->model.context + 1));
+      break;
+    }
+  for (int i = 0; i < cfg->grid.n_seeds; i++)
+    for (int j = 0; j < i; j++)
+      if (cfg->grid.seeds[i] == cfg->grid.seeds[j])
+        problem(&p, 0, "grid.seeds lists %lld twice", (long long)cfg->grid.seeds[i]);
+  config_destroy(&c);
+  config_destroy(&d);
+  if (p.count > 0)
+    return SL_ERROR(SL_ERR_CONFIG, "%d problem%s in the config:\n%s", p.count,
+                    p.count > 1 ? "s" : "", p.text);
+  return SL_OK;
+}
+
+/* ------------------------------------------------------------------ text */
+
+static void fmt_real(char *buf, size_t size, double v) {
+  snprintf(buf, size, "%.17g", v);
+  /* libconfig reads "3" as an integer; keep reals recognisably real. */
+  if (!strpbrk(buf, ".eEni")) strncat(buf, ".0", size - strlen(buf) - 1);
+}
+
+/* "value" of one key as libconfig text. */
+static void fmt_value(const sl_config *cfg, const key *k, char *buf, size_t size) {
+  const char *base = (const char *)cfg;
+  size_t len = 0;
+  char num[64];
+  switch (k->k) {
+  case K_STR:
+    snprintf(buf, size, "\"%s\"", base + k->off);
+    return;
+  case K_INT:
+    snprintf(buf, size, "%d", *(const int *)(base + k->off));
+    return;
+  case K_I64:
+    snprintf(buf, size, "%lld", (long long)*(const int64_t *)(base + k->off));
+    return;
+  case K_REAL:
+    fmt_real(buf, size, *(const double *)(base + k->off));
+    return;
+  case K_BOOL:
+    snprintf(buf, size, "%s", *(const int *)(base + k->off) ? "true" : "false");
+    return;
+  case K_REALS:
+  case K_I64S:
+  case K_STRS:
+  case K_AXIS: {
+    int n = k->k == K_AXIS ? ((const sl_axis *)(base + k->off))->n
+                           : *(const int *)(base + k->count_off);
+    len += (size_t)snprintf(buf + len, size - len, "[");
+    for (int i = 0; i < n && len < size; i++) {
+      if (k->k == K_STRS)
+        snprintf(num, sizeof num, "\"%s\"", base + k->off + (size_t)i * SL_CONFIG_NAME);
+      else if (k->k == K_I64S)
+        snprintf(num, sizeof num, "%lld", (long long)((const int64_t *)(base + k->off))[i]);
+      else if (k->k == K_REALS)
+        fmt_real(num, sizeof num, ((const double *)(base + k->off))[i]);
+      else
+        fmt_real(num, sizeof num, ((const sl_axis *)(base + k->off))->v[i]);
+      len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? ", " : "", num);
+    }
+    if (len < size) snprintf(buf + len, size - len, "]");
+    return;
+  }
+  }
+}
+
+int sl_config_to_text(const sl_config *cfg, char **text) {
+  size_t cap = 16384, len = 0;
+  char *out;
+  SL_ALLOC(out, cap);
+  char value[2048];
+  len += (size_t)snprintf(out + len, cap - len, "# slingshot resolved config (from %s)\n",
+                          cfg->origin);
+  for (size_t i = 0; i < N_SCHEMA; i++)
+    if (!strchr(SCHEMA[i].path, '.')) {
+      fmt_value(cfg, &SCHEMA[i], value, sizeof value);
+      len += (size_t)snprintf(out + len, cap - len, "%s = %s;\n", SCHEMA[i].path, value);
+    }
+  for (size_t g = 0; g < N_GROUPS; g++) {
+    len += (size_t)snprintf(out + len, cap - len, "%s = {\n", GROUPS[g]);
+    size_t glen = strlen(GROUPS[g]);
+    for (size_t i = 0; i < N_SCHEMA; i++)
+      if (strncmp(SCHEMA[i].path, GROUPS[g], glen) == 0 && SCHEMA[i].path[glen] == '.') {
+        fmt_value(cfg, &SCHEMA[i], value, sizeof value);
+        len += (size_t)snprintf(out + len, cap - len, "  %s = %s;\n", SCHEMA[i].path + glen + 1,
+                                value);
+      }
+    len += (size_t)snprintf(out + len, cap - len, "};\n");
+  }
+  if (len >= cap) {
+    free(out);
+    return SL_ERROR(SL_ERR_INTERNAL, "resolved config longer than %zu bytes", cap);
+  }
+  *text = out;
+  return SL_OK;
+}
+
+void sl_config_diff(const sl_config *a, const sl_config *b, char *buf, size_t size) {
+  size_t len = 0;
+  buf[0] = '\0';
+  char va[2048], vb[2048];
+  for (size_t i = 0; i < N_SCHEMA; i++) {
+    fmt_value(a, &SCHEMA[i], va, sizeof va);
+    fmt_value(b, &SCHEMA[i], vb, sizeof vb);
+    if (strcmp(va, vb) != 0 && len < size)
+      len += (size_t)snprintf(buf + len, size - len, "%s%s: %s vs %s", len ? "; " : "",
+                              SCHEMA[i].path, va, vb);
+  }
+}
+
+void sl_config_print_reference(FILE *f) {
+  fprintf(f, "%-24s %-10s %-22s %-14s %s\n", "key", "type", "allowed", "default", "meaning");
+  for (size_t i = 0; i < N_SCHEMA; i++) {
+    const key *k = &SCHEMA[i];
+    char range[64] = "";
+    if (k->choices)
+      snprintf(range, sizeof range, "%s", k->choices);
+    else if (k->k != K_STR && k->k != K_BOOL && k->k != K_STRS)
+      fmt_range(k, range, sizeof range);
+    static const char *kn[] = {"string", "int",  "int",     "real", "bool",
+                               "reals",  "ints", "strings", "axis"};
+    fprintf(f, "%-24s %-10s %-22s %-14s %s\n", k->path, kn[k->k], range,
+            k->def ? k->def : (k->k == K_REALS ? "(all 1)" : "(required)"), k->help);
+  }
+}
+
+const char *sl_config_embedded(const char *name) {
+  for (const sl_embedded_experiment *e = sl_embedded_experiments; e->name; e++)
+    if (strcmp(e->name, name) == 0) return e->text;
+  return NULL;
+}
+
+int sl_config_read_file(const char *path, char **text) {
+  FILE *f = fopen(path, "rb");
+  SL_CHECK(f, SL_ERR_IO, "cannot open config '%s': %s", path, strerror(errno));
+  char *buf = NULL;
+  size_t cap = 0, len = 0;
+  for (;;) {
+    if (len + 4096 + 1 > cap) {
+      cap = 2 * cap + 8192;
+      if (cap > (64u << 20)) {
+        free(buf);
+        fclose(f);
+        return SL_ERROR(SL_ERR_CONFIG, "config '%s' is larger than 64 MiB: not a config", path);
+      }
+      char *nb = realloc(buf, cap);
+      if (!nb) {
+        free(buf);
+        fclose(f);
+        return SL_ERROR(SL_ERR_NOMEM, "out of memory reading '%s'", path);
+      }
+      buf = nb;
+    }
+    size_t got = fread(buf + len, 1, 4096, f);
+    len += got;
+    if (got < 4096) break;
+  }
+  int bad = ferror(f);
+  fclose(f);
+  if (bad) {
+    free(buf);
+    return SL_ERROR(SL_ERR_IO, "error reading config '%s'", path);
+  }
+  buf[len] = '\0';
+  if (strlen(buf) != len) {
+    free(buf);
+    return SL_ERROR(SL_ERR_CONFIG, "config '%s' contains a NUL byte: not a text file", path);
+  }
+  *text = buf;
+  return SL_OK;
+}

@@ -1,0 +1,616 @@
+/* The results file (see include/slingshot/results.h for how and why it is written this way). */
+#include "slingshot/results.h"
+
+#include <errno.h>
+#include <hdf5.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "slingshot/error.h"
+
+#ifndef SLINGSHOT_VERSION
+#define SLINGSHOT_VERSION "unknown"
+#endif
+#ifndef SLINGSHOT_GIT_SHA
+#define SLINGSHOT_GIT_SHA "unknown"
+#endif
+
+/* Every dataset of the file: its path, element type, width (0: one value per cell) and meaning. */
+typedef enum { T_F64, T_I64, T_I8, T_STR } dtype;
+typedef struct column {
+  const char *path;
+  dtype t;
+  int wide; /* 1: [cells x eval.points] */
+  const char *units, *description;
+} column;
+
+enum {
+  G_N_TARGET,
+  G_N_PARAMS,
+  G_N_NO_EMBED,
+  G_D_TOKENS,
+  G_SEED,
+  G_VARIANT,
+  G_MODEL,
+  G_D_MODEL,
+  G_N_LAYER,
+  G_N_HEAD,
+  G_HIDDEN,
+  G_CONTEXT,
+  G_STEPS,
+  G_COST,
+  G_STATUS,
+  G_ERROR,
+  C_TRAIN,
+  C_VAL,
+  C_EXCESS,
+  C_ENTROPY,
+  C_N_PARAMS,
+  C_N_NO_EMBED,
+  C_D_TOKENS,
+  C_TOKENS,
+  C_STEPS,
+  C_FLOPS_6ND,
+  C_FLOPS,
+  C_WALL,
+  C_RANK,
+  C_DIVERGED,
+  K_LOSS,
+  K_TOKENS,
+  N_COLUMNS
+};
+
+static const column COLUMNS[N_COLUMNS] = {
+    [G_N_TARGET] = {"/grid/n_target", T_F64, 0, "parameters",
+                    "target model size N of the grid axis"},
+    [G_N_PARAMS] = {"/grid/n_params", T_I64, 0, "parameters",
+                    "exact parameter count of the model built for the target"},
+    [G_N_NO_EMBED] = {"/grid/n_params_no_embed", T_I64, 0, "parameters",
+                      "exact parameter count without the token (and position) embeddings"},
+    [G_D_TOKENS] = {"/grid/d_tokens", T_I64, 0, "tokens",
+                    "corpus size D: the cell trains on the first D tokens of its seed's corpus"},
+    [G_SEED] = {"/grid/seed", T_I64, 0, "1",
+                "grid seed: language maps, corpus and held-out stream"},
+    [G_VARIANT] = {"/grid/variant", T_STR, 0, "1", "training variant"},
+    [G_MODEL] = {"/grid/model", T_STR, 0, "1", "model family (mlp or gpt)"},
+    [G_D_MODEL] = {"/grid/d_model", T_I64, 0, "1", "embedding width (mlp) or d_model (gpt)"},
+    [G_N_LAYER] = {"/grid/n_layer", T_I64, 0, "1", "layers"},
+    [G_N_HEAD] = {"/grid/n_head", T_I64, 0, "1", "attention heads (gpt; 0 for mlp)"},
+    [G_HIDDEN] = {"/grid/hidden", T_I64, 0, "1", "hidden width of the mlp (0 for gpt)"},
+    [G_CONTEXT] = {"/grid/context", T_I64, 0, "tokens", "context length T"},
+    [G_STEPS] = {"/grid/steps", T_I64, 0, "steps", "planned optimiser steps"},
+    [G_COST] = {"/grid/cost", T_F64, 0, "FLOP",
+                "planned training FLOPs (flops per token x tokens): the scheduler's weight"},
+    [G_STATUS] = {"/grid/status", T_I8, 0, "1",
+                  "0 todo, 1 done, 2 diverged, -1 failed (see /grid/error)"},
+    [G_ERROR] = {"/grid/error", T_STR, 0, "1", "why a cell failed or diverged (empty otherwise)"},
+    [C_TRAIN] = {"/cells/train_loss", T_F64, 0, "nats/token",
+                 "cross-entropy on the cell's own corpus (up to eval.tokens of it) after training"},
+    [C_VAL] = {"/cells/val_loss", T_F64, 0, "nats/token",
+               "cross-entropy on held-out tokens of the same language after training"},
+    [C_EXCESS] = {"/cells/excess_loss", T_F64, 0, "nats/token",
+                  "val_loss minus the exact entropy rate of the language"},
+    [C_ENTROPY] = {"/cells/entropy", T_F64, 0, "nats/token",
+                   "exact entropy rate of the language (the lowest achievable loss)"},
+    [C_N_PARAMS] = {"/cells/n_params", T_I64, 0, "parameters", "exact parameter count"},
+    [C_N_NO_EMBED] = {"/cells/n_params_no_embed", T_I64, 0, "parameters",
+                      "exact parameter count without embeddings"},
+    [C_D_TOKENS] = {"/cells/d_tokens", T_I64, 0, "tokens", "corpus size D"},
+    [C_TOKENS] = {"/cells/tokens_trained", T_I64, 0, "tokens",
+                  "predicted tokens processed in training (steps x batch x targets per row)"},
+    [C_STEPS] = {"/cells/steps", T_I64, 0, "steps", "optimiser steps taken"},
+    [C_FLOPS_6ND] = {"/cells/flops_6nd", T_F64, 0, "FLOP",
+                     "6 x n_params_no_embed x tokens_trained"},
+    [C_FLOPS] = {"/cells/flops_exact", T_F64, 0, "FLOP",
+                 "training FLOPs per token of the model (matmuls, attention) x tokens_trained"},
+    [C_WALL] = {"/cells/wall_s", T_F64, 0, "s",
+                "wall time of the cell (data, training, evaluation)"},
+    [C_RANK] = {"/cells/rank", T_I64, 0, "1", "MPI rank that ran the cell"},
+    [C_DIVERGED] = {"/cells/diverged_step", T_I64, 0, "steps",
+                    "first step with a non-finite loss or gradient, -1 if none"},
+    [K_LOSS] = {"/curves/loss", T_F64, 1, "nats/token",
+                "held-out loss along training, [cell, point]"},
+    [K_TOKENS] = {"/curves/tokens", T_F64, 1, "tokens",
+                  "training tokens processed at each curve point, [cell, point]"},
+};
+
+struct sl_results {
+  hid_t file;
+  hid_t dset[N_COLUMNS];
+  hid_t str_type;
+  int64_t n_cells;
+  int points;
+};
+
+/* ------------------------------------------------------------------ attributes */
+
+static int attr_str(hid_t obj, const char *name, const char *value) {
+  hid_t t = H5Tcopy(H5T_C_S1);
+  SL_CALL_HDF5(t);
+  H5Tset_size(t, strlen(value) + 1);
+  H5Tset_strpad(t, H5T_STR_NULLTERM);
+  hid_t sp = H5Screate(H5S_SCALAR);
+  hid_t a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+  herr_t w = a >= 0 ? H5Awrite(a, t, value) : -1;
+  if (a >= 0) H5Aclose(a);
+  H5Sclose(sp);
+  H5Tclose(t);
+  SL_CHECK(w >= 0, SL_ERR_HDF5, "cannot write attribute '%s'", name);
+  return SL_OK;
+}
+
+static int attr_num(hid_t obj, const char *name, hid_t type, const void *value) {
+  hid_t sp = H5Screate(H5S_SCALAR);
+  hid_t a = H5Acreate2(obj, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
+  herr_t w = a >= 0 ? H5Awrite(a, type, value) : -1;
+  if (a >= 0) H5Aclose(a);
+  H5Sclose(sp);
+  SL_CHECK(w >= 0, SL_ERR_HDF5, "cannot write attribute '%s'", name);
+  return SL_OK;
+}
+
+static int attr_f64(hid_t obj, const char *name, double v) {
+  return attr_num(obj, name, H5T_NATIVE_DOUBLE, &v);
+}
+static int attr_i64(hid_t obj, const char *name, int64_t v) {
+  return attr_num(obj, name, H5T_NATIVE_INT64, &v);
+}
+
+/* Reads a string attribute into a new buffer, or fails with SL_ERR_FORMAT. */
+static int read_attr_str(hid_t obj, const char *name, const char *path, char **out) {
+  SL_CHECK(H5Aexists(obj, name) > 0, SL_ERR_FORMAT,
+           "%s is not a slingshot results file: it has no '%s' attribute", path, name);
+  hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+  SL_CALL_HDF5(a);
+  hid_t t = H5Aget_type(a);
+  int ok = H5Tget_class(t) == H5T_STRING && !H5Tis_variable_str(t);
+  size_t size = ok ? H5Tget_size(t) : 0;
+  char *buf = ok ? calloc(size + 1, 1) : NULL;
+  hid_t mt = H5Tcopy(H5T_C_S1);
+  H5Tset_size(mt, size + 1);
+  herr_t r = buf ? H5Aread(a, mt, buf) : -1;
+  H5Tclose(mt);
+  H5Tclose(t);
+  H5Aclose(a);
+  if (r < 0) {
+    free(buf);
+    return SL_ERROR(SL_ERR_FORMAT, "%s: attribute '%s' is not a readable string", path, name);
+  }
+  *out = buf;
+  return SL_OK;
+}
+
+/* ------------------------------------------------------------------ structure */
+
+static hid_t file_type(const sl_results *r, dtype t) {
+  switch (t) {
+  case T_F64:
+    return H5T_IEEE_F64LE;
+  case T_I64:
+    return H5T_STD_I64LE;
+  case T_I8:
+    return H5T_STD_I8LE;
+  case T_STR:
+    return r->str_type;
+  }
+  return -1;
+}
+
+static hid_t mem_type(const sl_results *r, dtype t) {
+  switch (t) {
+  case T_F64:
+    return H5T_NATIVE_DOUBLE;
+  case T_I64:
+    return H5T_NATIVE_INT64;
+  case T_I8:
+    return H5T_NATIVE_INT8;
+  case T_STR:
+    return r->str_type;
+  }
+  return -1;
+}
+
+static int make_string_type(sl_results *r) {
+  r->str_type = H5Tcopy(H5T_C_S1);
+  SL_CALL_HDF5(r->str_type);
+  SL_CALL_HDF5(H5Tset_size(r->str_type, SL_RESULTS_ERROR_LEN));
+  SL_CALL_HDF5(H5Tset_strpad(r->str_type, H5T_STR_NULLTERM));
+  return SL_OK;
+}
+
+static int create_datasets(sl_results *r) {
+  const char *groups[] = {"/grid", "/cells", "/curves"};
+  for (int g = 0; g < 3; g++) {
+    hid_t id = H5Gcreate2(r->file, groups[g], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    SL_CALL_HDF5(id);
+    H5Gclose(id);
+  }
+  for (int c = 0; c < N_COLUMNS; c++) {
+    const column *col = &COLUMNS[c];
+    hsize_t dims[2] = {(hsize_t)r->n_cells, (hsize_t)r->points};
+    hid_t sp = H5Screate_simple(col->wide ? 2 : 1, dims, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    /* Allocated now, so later row writes change no metadata (see results.h). */
+    H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
+    H5Pset_fill_time(dcpl, H5D_FILL_TIME_ALLOC);
+    double nan = NAN;
+    int64_t minus1 = -1;
+    if (col->t == T_F64) H5Pset_fill_value(dcpl, H5T_NATIVE_DOUBLE, &nan);
+    if (c == C_DIVERGED) H5Pset_fill_value(dcpl, H5T_NATIVE_INT64, &minus1);
+    hid_t d =
+        H5Dcreate2(r->file, col->path, file_type(r, col->t), sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+    SL_CHECK(d >= 0, SL_ERR_HDF5, "cannot create dataset %s", col->path);
+    r->dset[c] = d;
+    SL_CALL(attr_str(d, "units", col->units));
+    SL_CALL(attr_str(d, "description", col->description));
+  }
+  return SL_OK;
+}
+
+static int open_datasets(sl_results *r, const char *path) {
+  for (int c = 0; c < N_COLUMNS; c++) {
+    SL_CHECK(H5Lexists(r->file, COLUMNS[c].path, H5P_DEFAULT) > 0, SL_ERR_FORMAT,
+             "%s has no dataset %s: not a complete slingshot results file", path, COLUMNS[c].path);
+    r->dset[c] = H5Dopen2(r->file, COLUMNS[c].path, H5P_DEFAULT);
+    SL_CHECK(r->dset[c] >= 0, SL_ERR_HDF5, "cannot open %s in %s", COLUMNS[c].path, path);
+  }
+  return SL_OK;
+}
+
+/* Writes [start, start+count) rows of column c from buf (independent transfer). */
+static int write_rows(sl_results *r, int c, int64_t start, int64_t count, const void *buf) {
+  const column *col = &COLUMNS[c];
+  hid_t fs = H5Dget_space(r->dset[c]);
+  hsize_t off[2] = {(hsize_t)start, 0}, cnt[2] = {(hsize_t)count, (hsize_t)r->points};
+  H5Sselect_hyperslab(fs, H5S_SELECT_SET, off, NULL, cnt, NULL);
+  hid_t ms = H5Screate_simple(col->wide ? 2 : 1, cnt, NULL);
+  herr_t w = H5Dwrite(r->dset[c], mem_type(r, col->t), ms, fs, H5P_DEFAULT, buf);
+  H5Sclose(ms);
+  H5Sclose(fs);
+  SL_CHECK(w >= 0, SL_ERR_HDF5, "writing %s rows %lld..%lld failed (disk full?)", col->path,
+           (long long)start, (long long)(start + count - 1));
+  return SL_OK;
+}
+
+/* /grid: the plan of every cell, written by rank 0 right after the structure. */
+static int write_grid(sl_results *r, const sl_run_info *info) {
+  const sl_grid *g = info->grid;
+  const int64_t n = g->n_cells;
+  double *f = malloc(sizeof(double) * (size_t)n);
+  int64_t *v = malloc(sizeof(int64_t) * (size_t)n);
+  char *s = calloc((size_t)n, SL_RESULTS_ERROR_LEN);
+  int err = SL_OK;
+  SL_CHECK_GOTO(f && v && s, SL_ERR_NOMEM, done, "out of memory writing the grid of %lld cells",
+                (long long)n);
+#define ROWS_I64(col, expr)                                                                        \
+  for (int64_t i = 0; i < n; i++)                                                                  \
+    v[i] = (int64_t)(expr);                                                                        \
+  SL_CALL_GOTO(write_rows(r, col, 0, n, v), done)
+  for (int64_t i = 0; i < n; i++)
+    f[i] = g->cells[i].n_target;
+  SL_CALL_GOTO(write_rows(r, G_N_TARGET, 0, n, f), done);
+  for (int64_t i = 0; i < n; i++)
+    f[i] = g->cells[i].cost;
+  SL_CALL_GOTO(write_rows(r, G_COST, 0, n, f), done);
+  ROWS_I64(G_N_PARAMS, g->cells[i].n_params);
+  ROWS_I64(G_N_NO_EMBED, g->cells[i].n_params_no_embed);
+  ROWS_I64(G_D_TOKENS, g->cells[i].d_tokens);
+  ROWS_I64(G_SEED, g->cells[i].seed);
+  ROWS_I64(G_D_MODEL, g->cells[i].spec.C);
+  ROWS_I64(G_N_LAYER, g->cells[i].spec.n_layer);
+  ROWS_I64(G_N_HEAD, g->cells[i].spec.family == SL_MODEL_GPT ? g->cells[i].spec.n_head : 0);
+  ROWS_I64(G_HIDDEN, g->cells[i].spec.family == SL_MODEL_MLP ? g->cells[i].spec.H : 0);
+  ROWS_I64(G_CONTEXT, g->cells[i].spec.T);
+  ROWS_I64(G_STEPS, g->cells[i].steps);
+#undef ROWS_I64
+  for (int64_t i = 0; i < n; i++)
+    snprintf(s + i * SL_RESULTS_ERROR_LEN, SL_RESULTS_ERROR_LEN, "%s",
+             info->cfg->grid.variants[g->cells[i].variant]);
+  SL_CALL_GOTO(write_rows(r, G_VARIANT, 0, n, s), done);
+  for (int64_t i = 0; i < n; i++)
+    snprintf(s + i * SL_RESULTS_ERROR_LEN, SL_RESULTS_ERROR_LEN, "%s",
+             sl_model_family_name(g->cells[i].spec.family));
+  SL_CALL_GOTO(write_rows(r, G_MODEL, 0, n, s), done);
+done:
+  free(f);
+  free(v);
+  free(s);
+  return err;
+}
+
+static int write_attributes(sl_results *r, const sl_run_info *info) {
+  hid_t root = r->file;
+  char sha[65], when[64];
+  sl_sha256_hex(info->config_text, strlen(info->config_text), sha);
+  time_t now = time(NULL);
+  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+  SL_CALL(attr_str(root, "format", SL_RESULTS_FORMAT));
+  SL_CALL(attr_i64(root, "format_version", SL_RESULTS_VERSION));
+  SL_CALL(attr_str(root, "slingshot_version", SLINGSHOT_VERSION));
+  SL_CALL(attr_str(root, "git_sha", SLINGSHOT_GIT_SHA));
+  SL_CALL(attr_str(root, "created_utc", when));
+  SL_CALL(attr_str(root, "config", info->config_text));
+  SL_CALL(attr_str(root, "config_sha256", sha));
+  SL_CALL(attr_str(root, "config_origin", info->cfg->origin));
+  SL_CALL(attr_i64(root, "mpi_ranks", info->mpi_ranks));
+  SL_CALL(attr_i64(root, "n_cells", info->grid->n_cells));
+  SL_CALL(attr_i64(root, "curve_points", r->points));
+
+  hid_t lg = H5Gcreate2(r->file, "/language", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  SL_CALL_HDF5(lg);
+  const sl_config *cfg = info->cfg;
+  const sl_skills_lang *L = info->lang;
+  int err = SL_OK;
+  SL_CALL_GOTO(attr_str(lg, "kind", cfg->language.kind), done);
+  SL_CALL_GOTO(attr_i64(lg, "M", cfg->language.M), done);
+  SL_CALL_GOTO(attr_i64(lg, "S", cfg->language.S), done);
+  SL_CALL_GOTO(attr_i64(lg, "k_max", cfg->language.k_max), done);
+  SL_CALL_GOTO(attr_i64(lg, "vocabulary", L->V), done);
+  SL_CALL_GOTO(attr_f64(lg, "zipf", cfg->language.zipf), done);
+  SL_CALL_GOTO(attr_str(lg, "skill_maps", cfg->language.skill_maps), done);
+  SL_CALL_GOTO(attr_f64(lg, "entropy_bits_per_token", L->entropy_bits_per_token), done);
+  SL_CALL_GOTO(attr_f64(lg, "entropy_nats_per_token", L->entropy_bits_per_token * log(2.0)), done);
+  SL_CALL_GOTO(attr_f64(lg, "piece_entropy_bits", L->piece_entropy_bits), done);
+  SL_CALL_GOTO(attr_f64(lg, "mean_piece_tokens", L->mean_piece_tokens), done);
+  SL_CALL_GOTO(attr_i64(lg, "entropy_exact", L->entropy_exact), done);
+  SL_CALL_GOTO(
+      attr_str(lg, "description",
+               "skills language of SCIENCE.md section 0: pieces <s1>..<sk> x y1..yk EOS "
+               "with y_j = f_{s_j}(y_{j-1}); tokens [0,M) symbols, [M,M+S) skills, M+S EOS"),
+      done);
+done:
+  H5Gclose(lg);
+  return err;
+}
+
+static hid_t parallel_fapl(MPI_Comm comm) {
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  if (fapl < 0) return fapl;
+  if (H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL) < 0) {
+    H5Pclose(fapl);
+    return -1;
+  }
+  return fapl;
+}
+
+/* Rank 0 checks the output path and tells every rank; returns the same status everywhere. */
+static int agree(int err, MPI_Comm comm) {
+  int worst = err;
+  MPI_Allreduce(&err, &worst, 1, MPI_INT, MPI_MAX, comm);
+  if (worst != SL_OK && err == SL_OK) {
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    return SL_ERROR(worst, "another rank failed (rank 0 reports why)");
+  }
+  return worst == SL_OK ? SL_OK : err;
+}
+
+static int check_new_path(const char *path, int force) {
+  if (access(path, F_OK) == 0) {
+    SL_CHECK(force, SL_ERR_IO,
+             "%s already exists: pass --resume to continue it, --force to overwrite it, or "
+             "-o NEW.h5 to write elsewhere",
+             path);
+    SL_CHECK(access(path, W_OK) == 0, SL_ERR_IO, "%s exists and is not writable", path);
+    return SL_OK;
+  }
+  char *copy = strdup(path);
+  SL_CHECK(copy, SL_ERR_NOMEM, "out of memory");
+  const char *dir = dirname(copy);
+  int ok = access(dir, W_OK) == 0;
+  int e = errno;
+  int err = SL_OK;
+  if (!ok)
+    err = SL_ERROR(SL_ERR_IO, "cannot write %s: directory '%s' %s", path, dir,
+                   e == ENOENT ? "does not exist (create it first)" : "is not writable");
+  free(copy);
+  return err;
+}
+
+int sl_results_create(const char *path, const sl_run_info *info, int force, MPI_Comm comm,
+                      sl_results **out) {
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  int err = rank == 0 ? check_new_path(path, force) : SL_OK;
+  SL_CALL(agree(err, comm));
+
+  sl_results *r;
+  SL_ALLOC(r, 1);
+  r->n_cells = info->grid->n_cells;
+  r->points = info->cfg->eval.points;
+  r->file = -1;
+  for (int c = 0; c < N_COLUMNS; c++)
+    r->dset[c] = -1;
+  SL_CALL_GOTO(make_string_type(r), fail);
+  hid_t fapl = parallel_fapl(comm);
+  SL_CHECK_GOTO(fapl >= 0, SL_ERR_HDF5, fail, "cannot set up MPI-IO file access");
+  r->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  H5Pclose(fapl);
+  SL_CHECK_GOTO(r->file >= 0, SL_ERR_IO, fail, "cannot create %s (is the file system writable?)",
+                path);
+  SL_CALL_GOTO(write_attributes(r, info), fail);
+  SL_CALL_GOTO(create_datasets(r), fail);
+  /* The plan: rank 0 writes it, the others join nothing (independent writes). */
+  if (rank == 0) err = write_grid(r, info);
+  SL_CALL_GOTO(agree(err, comm), fail);
+  SL_CHECK_GOTO(H5Fflush(r->file, H5F_SCOPE_GLOBAL) >= 0, SL_ERR_HDF5, fail,
+                "cannot flush %s (disk full?)", path);
+  *out = r;
+  return SL_OK;
+fail:
+  sl_results_close(r);
+  return err;
+}
+
+int sl_results_read_config(const char *path, char **text) {
+  SL_CHECK(access(path, R_OK) == 0, SL_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+  htri_t is = H5Fis_hdf5(path);
+  SL_CHECK(is > 0, SL_ERR_FORMAT, "%s is not an HDF5 file (or is truncated or damaged)", path);
+  hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  SL_CHECK(f >= 0, SL_ERR_FORMAT, "cannot open %s as HDF5 (truncated or damaged?)", path);
+  char *format = NULL;
+  int err = SL_OK;
+  SL_CALL_GOTO(read_attr_str(f, "format", path, &format), done);
+  SL_CHECK_GOTO(strcmp(format, SL_RESULTS_FORMAT) == 0, SL_ERR_FORMAT, done,
+                "%s is an HDF5 file of format '%s', not a slingshot results file", path, format);
+  int64_t version = -1;
+  if (H5Aexists(f, "format_version") > 0) {
+    hid_t a = H5Aopen(f, "format_version", H5P_DEFAULT);
+    H5Aread(a, H5T_NATIVE_INT64, &version);
+    H5Aclose(a);
+  }
+  SL_CHECK_GOTO(version == SL_RESULTS_VERSION, SL_ERR_FORMAT, done,
+                "%s has format_version %lld; this slingshot reads version %d", path,
+                (long long)version, SL_RESULTS_VERSION);
+  SL_CALL_GOTO(read_attr_str(f, "config", path, text), done);
+done:
+  free(format);
+  H5Fclose(f);
+  return err;
+}
+
+int sl_results_read_status(const char *path, int64_t *n_cells, int8_t **status) {
+  char *text = NULL;
+  SL_CALL(sl_results_read_config(path, &text));
+  free(text);
+  hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  SL_CHECK(f >= 0, SL_ERR_FORMAT, "cannot open %s", path);
+  int err = SL_OK;
+  hid_t d = -1, sp = -1;
+  SL_CHECK_GOTO(H5Lexists(f, "/grid", H5P_DEFAULT) > 0 &&
+                    H5Lexists(f, "/grid/status", H5P_DEFAULT) > 0,
+                SL_ERR_FORMAT, done, "%s has no /grid/status dataset", path);
+  d = H5Dopen2(f, "/grid/status", H5P_DEFAULT);
+  sp = H5Dget_space(d);
+  hsize_t n = 0;
+  SL_CHECK_GOTO(H5Sget_simple_extent_ndims(sp) == 1, SL_ERR_FORMAT, done,
+                "%s: /grid/status is not one-dimensional", path);
+  H5Sget_simple_extent_dims(sp, &n, NULL);
+  int8_t *st = malloc(n ? n : 1);
+  SL_CHECK_GOTO(st, SL_ERR_NOMEM, done, "out of memory");
+  if (H5Dread(d, H5T_NATIVE_INT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, st) < 0) {
+    free(st);
+    err = SL_ERROR(SL_ERR_FORMAT, "%s: cannot read /grid/status (truncated file?)", path);
+    goto done;
+  }
+  *n_cells = (int64_t)n;
+  *status = st;
+done:
+  if (sp >= 0) H5Sclose(sp);
+  if (d >= 0) H5Dclose(d);
+  H5Fclose(f);
+  return err;
+}
+
+int sl_results_resume(const char *path, const sl_run_info *info, MPI_Comm comm, sl_results **out,
+                      int8_t *status) {
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  const int64_t n = info->grid->n_cells;
+  /* Rank 0 checks the file read-only before anyone opens it for writing. */
+  int err = SL_OK;
+  if (rank == 0) {
+    char *text = NULL;
+    int8_t *st = NULL;
+    int64_t n_file = 0;
+    err = sl_results_read_config(path, &text);
+    if (err == SL_OK) {
+      char sha_file[65], sha_now[65];
+      sl_sha256_hex(text, strlen(text), sha_file);
+      sl_sha256_hex(info->config_text, strlen(info->config_text), sha_now);
+      if (strcmp(sha_file, sha_now) != 0) {
+        sl_config old;
+        char diff[2048] = "";
+        if (sl_config_parse(text, path, &old) == SL_OK)
+          sl_config_diff(&old, info->cfg, diff, sizeof diff);
+        else
+          snprintf(diff, sizeof diff, "(the stored config no longer parses)");
+        sl_error_clear();
+        err = SL_ERROR(SL_ERR_STATE,
+                       "%s was made with another config; differing keys (file vs now): %s. Run "
+                       "with the config the file was made with, or write a new file with -o",
+                       path, diff[0] ? diff : "(only the source text)");
+      }
+    }
+    if (err == SL_OK) err = sl_results_read_status(path, &n_file, &st);
+    if (err == SL_OK && n_file != n)
+      err = SL_ERROR(SL_ERR_STATE, "%s holds %lld cells but the config expands to %lld", path,
+                     (long long)n_file, (long long)n);
+    if (err == SL_OK) memcpy(status, st, (size_t)n);
+    free(text);
+    free(st);
+  }
+  SL_CALL(agree(err, comm));
+  SL_CALL_MPI(MPI_Bcast(status, (int)n, MPI_INT8_T, 0, comm));
+
+  sl_results *r;
+  SL_ALLOC(r, 1);
+  r->n_cells = n;
+  r->points = info->cfg->eval.points;
+  r->file = -1;
+  for (int c = 0; c < N_COLUMNS; c++)
+    r->dset[c] = -1;
+  SL_CALL_GOTO(make_string_type(r), fail);
+  hid_t fapl = parallel_fapl(comm);
+  SL_CHECK_GOTO(fapl >= 0, SL_ERR_HDF5, fail, "cannot set up MPI-IO file access");
+  r->file = H5Fopen(path, H5F_ACC_RDWR, fapl);
+  H5Pclose(fapl);
+  SL_CHECK_GOTO(r->file >= 0, SL_ERR_IO, fail, "cannot open %s for writing", path);
+  SL_CALL_GOTO(open_datasets(r, path), fail);
+  *out = r;
+  return SL_OK;
+fail:
+  sl_results_close(r);
+  return err;
+}
+
+int sl_results_write_cell(sl_results *r, const sl_cell *cell, const sl_cell_result *res, int rank) {
+  const int64_t i = cell->index;
+  double f;
+  int64_t v;
+#define PUT_F64(col, expr) (f = (expr), write_rows(r, col, i, 1, &f))
+#define PUT_I64(col, expr) (v = (int64_t)(expr), write_rows(r, col, i, 1, &v))
+  SL_CALL(PUT_F64(C_TRAIN, res->train_loss));
+  SL_CALL(PUT_F64(C_VAL, res->val_loss));
+  SL_CALL(PUT_F64(C_EXCESS, res->excess_loss));
+  SL_CALL(PUT_F64(C_ENTROPY, res->entropy));
+  SL_CALL(PUT_I64(C_N_PARAMS, cell->n_params));
+  SL_CALL(PUT_I64(C_N_NO_EMBED, cell->n_params_no_embed));
+  SL_CALL(PUT_I64(C_D_TOKENS, cell->d_tokens));
+  SL_CALL(PUT_I64(C_TOKENS, res->tokens_trained));
+  SL_CALL(PUT_I64(C_STEPS, res->steps));
+  SL_CALL(
+      PUT_F64(C_FLOPS_6ND, 6.0 * (double)cell->n_params_no_embed * (double)res->tokens_trained));
+  SL_CALL(PUT_F64(C_FLOPS, cell->flops_per_token * (double)res->tokens_trained));
+  SL_CALL(PUT_F64(C_WALL, res->wall_s));
+  SL_CALL(PUT_I64(C_RANK, rank));
+  SL_CALL(PUT_I64(C_DIVERGED, res->diverged_step));
+#undef PUT_F64
+#undef PUT_I64
+  SL_CALL(write_rows(r, K_LOSS, i, 1, res->curve_loss));
+  SL_CALL(write_rows(r, K_TOKENS, i, 1, res->curve_tokens));
+  char msg[SL_RESULTS_ERROR_LEN] = {0};
+  snprintf(msg, sizeof msg, "%s", res->error);
+  SL_CALL(write_rows(r, G_ERROR, i, 1, msg));
+  /* Status last: a cell marked done is complete even if the run dies right here. */
+  int8_t st = (int8_t)res->status;
+  SL_CALL(write_rows(r, G_STATUS, i, 1, &st));
+  return SL_OK;
+}
+
+int sl_results_close(sl_results *r) {
+  if (!r) return SL_OK;
+  for (int c = 0; c < N_COLUMNS; c++)
+    if (r->dset[c] >= 0) H5Dclose(r->dset[c]);
+  if (r->str_type >= 0 && r->str_type != 0) H5Tclose(r->str_type);
+  herr_t e = r->file >= 0 ? H5Fclose(r->file) : 0;
+  free(r);
+  SL_CHECK(e >= 0, SL_ERR_HDF5, "closing the results file failed (disk full?)");
+  return SL_OK;
+}

@@ -1,0 +1,202 @@
+/* The training loop of one cell. See include/slingshot/train.h. */
+#include "slingshot/train.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "slingshot/error.h"
+#include "slingshot/optim.h"
+#include "slingshot/rng.h"
+#include "slingshot/timer.h"
+
+int sl_cell_result_alloc(sl_cell_result *r, int n_points) {
+  memset(r, 0, sizeof *r);
+  r->n_points = n_points;
+  SL_ALLOC(r->curve_loss, n_points);
+  SL_ALLOC(r->curve_tokens, n_points);
+  return SL_OK;
+}
+
+void sl_cell_result_free(sl_cell_result *r) {
+  free(r->curve_loss);
+  free(r->curve_tokens);
+  memset(r, 0, sizeof *r);
+}
+
+void sl_config_skills_params(const sl_config *cfg, sl_skills_params *p) {
+  memset(p, 0, sizeof *p);
+  p->M = cfg->language.M;
+  p->S = cfg->language.S;
+  p->k_max = cfg->language.k_max;
+  for (int k = 0; k < cfg->language.k_max && k < SL_MAX_ARITY; k++)
+    p->arity_weights[k] = cfg->language.arity_weights[k];
+  p->zipf = cfg->language.zipf;
+  p->random_functions = strcmp(cfg->language.skill_maps, "function") == 0;
+}
+
+static uint64_t stream_seed(const sl_config *cfg, int64_t index, const char *name) {
+  sl_rng r;
+  sl_rng_stream(&r, (uint64_t)cfg->seed, (uint64_t)index, name);
+  return sl_rng_u64(&r);
+}
+
+int sl_train_language(const sl_config *cfg, int64_t seed, sl_skills_lang **out) {
+  sl_skills_params p;
+  sl_config_skills_params(cfg, &p);
+  SL_CALL(sl_skills_create(&p, stream_seed(cfg, seed, "language"), out));
+  return SL_OK;
+}
+
+int sl_eval_loss(sl_model *m, const int32_t *tokens, int64_t n, int32_t *rows, double *loss) {
+  const int T = m->spec.T, B = m->spec.B;
+  /* MLP: a row per target (stride 1). GPT: rows of T+1 tokens overlapping by one (stride T). */
+  const int64_t stride = m->targets_per_row == 1 ? 1 : T;
+  SL_CHECK(n >= T + 1, SL_ERR_ARG, "%lld tokens are too few to evaluate a context of %d",
+           (long long)n, T);
+  int64_t n_rows = (n - (T + 1)) / stride + 1;
+  double sum = 0.0;
+  int64_t count = 0;
+  for (int64_t r0 = 0; r0 < n_rows; r0 += B) {
+    int b = (int)(n_rows - r0 < B ? n_rows - r0 : B);
+    for (int i = 0; i < b; i++)
+      memcpy(rows + (size_t)i * (T + 1), tokens + (r0 + i) * stride, sizeof(int32_t) * (T + 1));
+    float l;
+    SL_CALL(sl_model_forward(m, rows, b, &l));
+    int64_t preds = (int64_t)b * m->targets_per_row;
+    sum += (double)l * preds;
+    count += preds;
+  }
+  *loss = sum / (double)count;
+  return SL_OK;
+}
+
+static int all_finite(const float *x, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (!isfinite(x[i])) return 0;
+  return 1;
+}
+
+int sl_train_cell(const sl_config *cfg, const sl_cell *cell, sl_train_hook hook, void *ctx,
+                  sl_cell_result *res) {
+  int err = SL_OK;
+  double t0 = sl_wtime();
+  sl_skills_lang *lang = NULL;
+  sl_model *m = NULL;
+  sl_optim *opt = NULL;
+  int32_t *corpus = NULL, *val = NULL, *rows = NULL;
+  const int T = cell->spec.T, B = cell->spec.B;
+  const int64_t D = cell->d_tokens, n_val = cfg->eval.tokens;
+
+  res->status = SL_CELL_FAILED;
+  res->diverged_step = -1;
+  res->steps = 0;
+  res->tokens_trained = 0;
+  for (int i = 0; i < res->n_points; i++)
+    res->curve_loss[i] = res->curve_tokens[i] = NAN;
+  res->train_loss = res->val_loss = res->excess_loss = NAN;
+
+  /* Data: the first D tokens of the seed's corpus stream, and its held-out stream. */
+  sl_timer_start("data");
+  SL_CALL_GOTO(sl_train_language(cfg, cell->seed, &lang), done);
+  res->entropy = lang->entropy_bits_per_token * log(2.0);
+  SL_ALLOC(corpus, D);
+  SL_ALLOC(val, n_val);
+  SL_ALLOC(rows, (size_t)B * (T + 1));
+  sl_rng rng;
+  sl_rng_stream(&rng, (uint64_t)cfg->seed, (uint64_t)cell->seed, "corpus");
+  SL_CALL_GOTO(sl_skills_generate(lang, &rng, corpus, (size_t)D, NULL, 0, NULL), done);
+  sl_rng_stream(&rng, (uint64_t)cfg->seed, (uint64_t)cell->seed, "val");
+  SL_CALL_GOTO(sl_skills_generate(lang, &rng, val, (size_t)n_val, NULL, 0, NULL), done);
+  sl_timer_stop("data");
+
+  /* Model and optimiser. */
+  SL_CALL_GOTO(sl_model_create(&cell->spec, &m), done);
+  sl_rng_stream(&rng, (uint64_t)cfg->seed, (uint64_t)cell->index, "init");
+  SL_CALL_GOTO(sl_model_init(m, &rng), done);
+  sl_optim_spec os = {.kind =
+                          strcmp(cfg->train.optimizer, "sgd") == 0 ? SL_OPTIM_SGD : SL_OPTIM_ADAMW,
+                      .beta1 = cfg->train.beta1,
+                      .beta2 = cfg->train.beta2,
+                      .eps = cfg->train.eps,
+                      .weight_decay = cfg->train.weight_decay,
+                      .momentum = cfg->train.momentum};
+  SL_CALL_GOTO(sl_optim_create(&os, m->n_params, &opt), done);
+
+  /* Evaluation steps: evenly spaced from 0 (the untrained model) to the end of training. */
+  const int P = res->n_points;
+  const int64_t steps = cell->steps;
+  const int64_t per_step = (int64_t)B * m->targets_per_row;
+  sl_rng_stream(&rng, (uint64_t)cfg->seed, (uint64_t)cell->index, "batch");
+  int next_point = 0;
+  int64_t since_hook = 0;
+  double hook_time = sl_wtime();
+  for (int64_t step = 0; step <= steps; step++) {
+    if (next_point < P && step == (int64_t)llround((double)next_point * steps / (P - 1))) {
+      sl_timer_start("eval");
+      double l;
+      SL_CALL_GOTO(sl_eval_loss(m, val, n_val, rows, &l), done);
+      sl_timer_stop("eval");
+      res->curve_loss[next_point] = l;
+      res->curve_tokens[next_point] = (double)(step * per_step);
+      next_point++;
+    }
+    if (step == steps) break;
+    sl_timer_start("train");
+    for (int b = 0; b < B; b++) {
+      int64_t start = (int64_t)sl_rng_below(&rng, (uint64_t)(D - T));
+      memcpy(rows + (size_t)b * (T + 1), corpus + start, sizeof(int32_t) * (T + 1));
+    }
+    float loss;
+    SL_CALL_GOTO(sl_model_forward(m, rows, B, &loss), done);
+    int finite = isfinite(loss);
+    if (finite) {
+      SL_CALL_GOTO(sl_model_backward(m, rows, B), done);
+      finite = all_finite(m->grads, m->n_params);
+    }
+    if (!finite) { /* a result, not an error: the grid goes on */
+      sl_timer_stop("train");
+      res->status = SL_CELL_DIVERGED;
+      res->diverged_step = step;
+      snprintf(res->error, sizeof res->error, "diverged at step %lld: non-finite %s",
+               (long long)step, isfinite(loss) ? "gradient" : "loss");
+      goto done;
+    }
+    double norm;
+    sl_grad_clip(m->grads, m->n_params, cfg->train.grad_clip, &norm);
+    double lr = sl_lr_at(cfg->train.lr, cfg->train.min_lr, step, cfg->train.warmup, steps);
+    SL_CALL_GOTO(sl_optim_step(opt, m->params, m->grads, m->decay, lr), done);
+    sl_timer_stop("train");
+    res->steps = step + 1;
+    res->tokens_trained += per_step;
+    since_hook += per_step;
+    if (hook && (step & 15) == 15 && sl_wtime() - hook_time > 0.5) {
+      hook(ctx, since_hook);
+      since_hook = 0;
+      hook_time = sl_wtime();
+    }
+  }
+  if (hook && since_hook) hook(ctx, since_hook);
+
+  sl_timer_start("eval");
+  res->val_loss = res->curve_loss[P - 1];
+  int64_t n_train_eval = D < n_val ? D : n_val;
+  SL_CALL_GOTO(sl_eval_loss(m, corpus, n_train_eval, rows, &res->train_loss), done);
+  res->excess_loss = res->val_loss - res->entropy;
+  sl_timer_stop("eval");
+  res->status = isfinite(res->val_loss) ? SL_CELL_DONE : SL_CELL_DIVERGED;
+
+done:
+  res->wall_s = sl_wtime() - t0;
+  if (err != SL_OK) {
+    res->status = SL_CELL_FAILED;
+    snprintf(res->error, sizeof res->error, "%s", sl_error_message());
+  }
+  sl_optim_destroy(opt);
+  sl_model_destroy(m);
+  sl_skills_destroy(lang);
+  free(corpus);
+  free(val);
+  free(rows);
+  return err;
+}
