@@ -1,0 +1,242 @@
+/* The MLP language model (Bengio et al. 2003, without the direct connections): the T context
+ * tokens are embedded, concatenated, passed through one tanh hidden layer and a linear output
+ * layer, and the last token of the row is predicted.
+ *
+ * Legend: B batch, T context, C channels (embedding width per token), H hidden, V vocabulary,
+ * N params.
+ *
+ *   x      = concat_t emb[row[t]]         [B x T*C]   embedding  emb [V x C]
+ *   h      = tanh(x . W1 + b1)            [B x H]     hidden     W1 [T*C x H], b1 [H]
+ *   logits = h . W2 + b2                  [B x V]     output     W2 [H x V],   b2 [V]
+ *   loss   = mean_b -log softmax(logits)[row[T]]
+ *
+ * Parameters, in this order in the flat buffer: emb, W1, b1, W2, b2, so
+ *   N = V*C + T*C*H + H + H*V + V,   N_no_embed = N - V*C.
+ * Weight decay applies to emb, W1 and W2, not to the biases. */
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_impl.h"
+#include "slingshot/error.h"
+#include "slingshot/model.h"
+
+typedef struct mlp {
+  size_t V, T, C, H, B;
+  /* views into m->params and the parallel m->grads */
+  float *emb, *w1, *b1, *w2, *b2;
+  float *demb, *dw1, *db1, *dw2, *db2;
+  /* activations for up to B rows, allocated once in setup */
+  float *x;      /* [B x T*C] concatenated context embeddings */
+  float *h;      /* [B x H] hidden activations after tanh */
+  float *logits; /* [B x V] */
+  float *dlogits, *dh, *dx;
+  int last_B; /* rows of the last forward (0: none yet); backward must use the same batch */
+} mlp;
+
+/* ---------------------------------------------------------------- layers */
+
+int sl_mlp_embed_forward(float *x, const int32_t *tokens, const float *emb, size_t B, size_t T,
+                         size_t C) {
+  for (size_t b = 0; b < B; b++)
+    for (size_t t = 0; t < T; t++) {
+      const float *e = emb + (size_t)tokens[b * (T + 1) + t] * C;
+      memcpy(x + b * T * C + t * C, e, C * sizeof *x);
+    }
+  return SL_OK;
+}
+
+int sl_mlp_embed_backward(float *demb, const float *dx, const int32_t *tokens, size_t B, size_t T,
+                          size_t C) {
+  /* forward: x[b, t*C + c] = emb[tokens[b*(T+1) + t], c] */
+  for (size_t b = 0; b < B; b++)
+    for (size_t t = 0; t < T; t++) {
+      float *de = demb + (size_t)tokens[b * (T + 1) + t] * C;
+      const float *d = dx + b * T * C + t * C;
+      for (size_t c = 0; c < C; c++)
+        de[c] += d[c];
+    }
+  return SL_OK;
+}
+
+int sl_tanh_forward(float *out, const float *inp, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    out[i] = tanhf(inp[i]);
+  return SL_OK;
+}
+
+int sl_tanh_backward(float *dinp, const float *dout, const float *out, size_t n) {
+  /* forward: out[i] = tanhf(inp[i]);  tanh' = 1 - tanh^2, read from the stored output */
+  for (size_t i = 0; i < n; i++)
+    dinp[i] = dout[i] * (1.0f - out[i] * out[i]);
+  return SL_OK;
+}
+
+/* ---------------------------------------------------------------- shape */
+
+static size_t mlp_param_count(const sl_model_spec *s, size_t *no_embed) {
+  if (no_embed) *no_embed = 0;
+  if (s->V <= 0 || s->T <= 0 || s->C <= 0 || s->H <= 0 || s->n_layer != 1) return 0;
+  size_t V = (size_t)s->V, T = (size_t)s->T, C = (size_t)s->C, H = (size_t)s->H;
+  size_t embed = V * C;
+  size_t total = embed + T * C * H + H + H * V + V;
+  if (no_embed) *no_embed = total - embed;
+  return total;
+}
+
+/* The shape rule:
+ *   n_layer = 1 (the only depth implemented);
+ *   C = clamp(round(sqrt(target) / 8), 4, 64) when 0 — the embedding grows slowly with N so that
+ *       most parameters sit in the hidden layer, as in a Kaplan-style sweep;
+ *   H = max(4, round((target - V*C - V) / (T*C + 1 + V))) when 0 — the exact count is linear in H,
+ *       so rounding gives the H whose count is closest to target (within (T*C + 1 + V)/2 of it,
+ *       unless the floor of 4 binds: then the target is below the smallest model for V, T).
+ * Fields already set are kept. */
+static int mlp_shape_from_target(sl_model_spec *s, double target) {
+  if (s->n_layer == 0) s->n_layer = 1;
+  SL_CHECK(s->n_layer == 1, SL_ERR_CONFIG,
+           "the MLP has exactly one hidden layer; set n_layer = 1 (or 0), not %d", s->n_layer);
+  if (s->C == 0) {
+    double c = round(sqrt(target) / 8.0);
+    s->C = (int)(c < 4 ? 4 : c > 64 ? 64 : c);
+  }
+  SL_CHECK(s->C > 0, SL_ERR_CONFIG, "MLP C must be positive, got %d", s->C);
+  if (s->H == 0) {
+    double V = s->V, T = s->T, C = s->C;
+    double h = round((target - V * C - V) / (T * C + 1.0 + V));
+    if (h < 4) h = 4;
+    SL_CHECK(h <= INT_MAX / 4, SL_ERR_CONFIG,
+             "target N=%g needs a hidden width H=%g that is too big", target, h);
+    s->H = (int)h;
+  }
+  SL_CHECK(s->H > 0, SL_ERR_CONFIG, "MLP H must be positive, got %d", s->H);
+  return SL_OK;
+}
+
+static double mlp_flops_per_token(const sl_model_spec *s) {
+  /* 6 N_no_embed: 2 per weight in the forward matmuls, 4 in the backward (Kaplan et al. 2020,
+   * sec. 2.1). The embedding is a table lookup, not a matmul, so it is excluded; the biases are
+   * counted as if they were weights (an overcount of about 1/(T*C) + 1/H) and the tanh and the
+   * softmax are not counted, as in Kaplan's convention. */
+  size_t no_embed = 0;
+  mlp_param_count(s, &no_embed);
+  return 6.0 * (double)no_embed;
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+static void mlp_teardown(sl_model *m) {
+  mlp *p = m->impl;
+  if (!p) return;
+  free(p->x);
+  free(p->h);
+  free(p->logits);
+  free(p->dlogits);
+  free(p->dh);
+  free(p->dx);
+  free(p);
+  m->impl = NULL;
+}
+
+static int mlp_setup(sl_model *m) {
+  const sl_model_spec *s = &m->spec;
+  SL_CHECK((size_t)s->T * (size_t)s->C <= INT_MAX && s->H > 0 && s->V > 0 && s->B > 0,
+           SL_ERR_CONFIG, "MLP sizes T*C=%zu, H=%d, V=%d do not fit BLAS's int",
+           (size_t)s->T * (size_t)s->C, s->H, s->V);
+  mlp *p = NULL;
+  SL_ALLOC(p, 1);
+  m->impl = p; /* from here teardown frees whatever was allocated */
+  p->V = (size_t)s->V;
+  p->T = (size_t)s->T;
+  p->C = (size_t)s->C;
+  p->H = (size_t)s->H;
+  p->B = (size_t)s->B;
+  const size_t V = p->V, T = p->T, C = p->C, H = p->H, B = p->B;
+
+  /* Views: emb, W1, b1, W2, b2 in this order (the checkpoint and the fixtures rely on it). */
+  const size_t sizes[5] = {V * C, T * C * H, H, H * V, V};
+  float **views[5] = {&p->emb, &p->w1, &p->b1, &p->w2, &p->b2};
+  float **gviews[5] = {&p->demb, &p->dw1, &p->db1, &p->dw2, &p->db2};
+  const uint8_t decays[5] = {1, 1, 0, 1, 0};
+  size_t off = 0;
+  for (size_t k = 0; k < 5; k++) {
+    *views[k] = m->params + off;
+    *gviews[k] = m->grads + off;
+    memset(m->decay + off, decays[k], sizes[k]);
+    off += sizes[k];
+  }
+  SL_CHECK(off == m->n_params, SL_ERR_INTERNAL, "MLP views cover %zu of %zu parameters", off,
+           m->n_params);
+
+  SL_ALLOC(p->x, B * T * C);
+  SL_ALLOC(p->h, B * H);
+  SL_ALLOC(p->logits, B * V);
+  SL_ALLOC(p->dlogits, B * V);
+  SL_ALLOC(p->dh, B * H);
+  SL_ALLOC(p->dx, B * T * C);
+  m->targets_per_row = 1;
+  return SL_OK;
+}
+
+/* Init:
+ *   emb ~ N(0, 1): the embeddings are the layer's inputs, so unit scale;
+ *   W1  ~ N(0, 1/(T*C)): fan-in scaling keeps the tanh pre-activations O(1) (LeCun);
+ *   W2  ~ N(0, (0.1)^2/H): the initial logits have std <~ 0.1, so the first loss is ~ ln V;
+ *   b1 = b2 = 0.
+ * Drawn in buffer order from rng, so a model's init depends on the stream only. */
+static int mlp_init(sl_model *m, sl_rng *rng) {
+  mlp *p = m->impl;
+  memset(m->params, 0, m->n_params * sizeof *m->params);
+  SL_CALL(sl_init_normal(p->emb, p->V * p->C, 1.0, rng));
+  SL_CALL(sl_init_normal(p->w1, p->T * p->C * p->H, 1.0 / sqrt((double)(p->T * p->C)), rng));
+  SL_CALL(sl_init_normal(p->w2, p->H * p->V, 0.1 / sqrt((double)p->H), rng));
+  p->last_B = 0;
+  return SL_OK;
+}
+
+/* ---------------------------------------------------------------- forward / backward */
+
+static int mlp_forward(sl_model *m, const int32_t *tokens, int B_, float *loss) {
+  mlp *p = m->impl;
+  const size_t B = (size_t)B_, T = p->T, C = p->C, H = p->H, V = p->V;
+  SL_CALL(sl_mlp_embed_forward(p->x, tokens, p->emb, B, T, C));
+  SL_CALL(sl_matmul_forward(p->h, p->x, p->w1, p->b1, B, T * C, H, SL_W_IN_OUT));
+  SL_CALL(sl_tanh_forward(p->h, p->h, B * H));
+  SL_CALL(sl_matmul_forward(p->logits, p->h, p->w2, p->b2, B, H, V, SL_W_IN_OUT));
+  double l = 0;
+  SL_CALL(sl_xent_forward(m->probs, &l, p->logits, tokens + T, B, 1, T + 1, V));
+  *loss = (float)l;
+  p->last_B = B_;
+  return SL_OK;
+}
+
+static int mlp_backward(sl_model *m, const int32_t *tokens, int B_) {
+  mlp *p = m->impl;
+  SL_CHECK(p->last_B == B_, SL_ERR_STATE,
+           "MLP backward on %d rows after a forward on %d: call forward on the same batch first",
+           B_, p->last_B);
+  const size_t B = (size_t)B_, T = p->T, C = p->C, H = p->H, V = p->V;
+  /* The backward kernels accumulate, so start from zero. */
+  memset(m->grads, 0, m->n_params * sizeof *m->grads);
+  memset(p->dh, 0, B * H * sizeof *p->dh);
+  memset(p->dx, 0, B * T * C * sizeof *p->dx);
+  SL_CALL(sl_xent_backward(p->dlogits, m->probs, tokens + T, B, 1, T + 1, V));
+  SL_CALL(sl_matmul_backward(p->dh, p->dw2, p->db2, p->dlogits, p->h, p->w2, B, H, V, SL_W_IN_OUT));
+  SL_CALL(sl_tanh_backward(p->dh, p->dh, p->h, B * H));
+  SL_CALL(sl_matmul_backward(p->dx, p->dw1, p->db1, p->dh, p->x, p->w1, B, T * C, H, SL_W_IN_OUT));
+  SL_CALL(sl_mlp_embed_backward(p->demb, p->dx, tokens, B, T, C));
+  return SL_OK;
+}
+
+const sl_model_ops sl_mlp_ops = {
+    .name = "mlp",
+    .param_count = mlp_param_count,
+    .shape_from_target = mlp_shape_from_target,
+    .flops_per_token = mlp_flops_per_token,
+    .setup = mlp_setup,
+    .init = mlp_init,
+    .forward = mlp_forward,
+    .backward = mlp_backward,
+    .teardown = mlp_teardown,
+};

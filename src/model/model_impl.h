@@ -1,0 +1,78 @@
+/* Private to src/model: the family ops tables and the kernels the MLP and the GPT share.
+ *
+ * Legend: B batch, T context, C channels, H hidden, V vocabulary, N params. A kernel's `n` is the
+ * number of rows it processes (B for the MLP, B*T for the GPT).
+ *
+ * Every kernel returns a status; the only failures are arguments (sizes that BLAS's int cannot
+ * hold, a token outside [0, V)). Backward kernels ACCUMULATE into their gradient outputs (+=), as
+ * in llm.c: the caller zeroes the grads once per backward, and a weight used twice (a tied output
+ * head) simply collects both contributions. Each fast (BLAS) kernel has a naive loop kernel next to
+ * it with the same contract; tests/unit/test_mlp.c holds them equal. */
+#ifndef SLINGSHOT_MODEL_IMPL_H
+#define SLINGSHOT_MODEL_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "slingshot/model.h"
+#include "slingshot/rng.h"
+
+/* The families. model.c's table lists only those whose ops are compiled in. */
+extern const sl_model_ops sl_mlp_ops; /* mlp.c */
+extern const sl_model_ops sl_gpt_ops; /* gpt.c: add &sl_gpt_ops to model.c's table once it exists */
+
+/* How a weight matrix is stored (row-major either way). */
+typedef enum sl_wlayout {
+  SL_W_IN_OUT = 0, /* w [cin x cout]: out = inp . w (the MLP's W1, W2) */
+  SL_W_OUT_IN = 1  /* w [cout x cin]: out = inp . w^T (torch's nn.Linear; a head tied to [V x C]) */
+} sl_wlayout;
+
+/* ---------------------------------------------------------------- matmul
+ * out[n x cout] = inp[n x cin] . W + bias[cout]   (bias may be NULL).
+ * Overwrites out. */
+int sl_matmul_forward(float *out, const float *inp, const float *w, const float *bias, size_t n,
+                      size_t cin, size_t cout, sl_wlayout layout);
+int sl_matmul_forward_naive(float *out, const float *inp, const float *w, const float *bias,
+                            size_t n, size_t cin, size_t cout, sl_wlayout layout);
+/* Gradients of the forward above given dout [n x cout], accumulated:
+ *   dinp [n x cin] += dout . W^T,  dW += inp^T . dout (in W's layout),  dbias [cout] += sum_n dout.
+ * Any of dinp, dw, dbias may be NULL to skip it (the first layer needs no dinp). */
+int sl_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                       const float *w, size_t n, size_t cin, size_t cout, sl_wlayout layout);
+int sl_matmul_backward_naive(float *dinp, float *dw, float *dbias, const float *dout,
+                             const float *inp, const float *w, size_t n, size_t cin, size_t cout,
+                             sl_wlayout layout);
+
+/* ---------------------------------------------------------------- softmax cross-entropy
+ * Predictions are laid out as `rows` rows of `per_row` predictions each; logits and probs are
+ * [rows x per_row x V]. The target of prediction (r, j) is targets[r * stride + j], so both
+ * families read their targets straight out of the [B x (T+1)] token rows:
+ *   MLP: targets = tokens + T, per_row = 1, stride = T + 1
+ *   GPT: targets = tokens + 1, per_row = T, stride = T + 1
+ * Forward: probs = softmax(logits) per prediction; *loss = mean over predictions of
+ * -log probs[target], in nats. Computed in double (max-shifted log-sum-exp), so the loss is as
+ * exact as the float logits allow. SL_ERR_ARG for a target outside [0, V). */
+int sl_xent_forward(float *probs, double *loss, const float *logits, const int32_t *targets,
+                    size_t rows, size_t per_row, size_t stride, size_t V);
+/* dlogits = (probs - onehot(target)) / (rows * per_row): the gradient of the mean loss.
+ * Overwrites dlogits (it may alias probs when the caller no longer needs the probabilities). */
+int sl_xent_backward(float *dlogits, const float *probs, const int32_t *targets, size_t rows,
+                     size_t per_row, size_t stride, size_t V);
+
+/* ---------------------------------------------------------------- MLP layers (mlp.c)
+ * Embedding of a window: x[b, t*C + c] = emb[tokens[b*(T+1) + t], c] for t < T. x is [B x T*C]. */
+int sl_mlp_embed_forward(float *x, const int32_t *tokens, const float *emb, size_t B, size_t T,
+                         size_t C);
+/* demb[tokens[b*(T+1)+t], c] += dx[b, t*C + c]. */
+int sl_mlp_embed_backward(float *demb, const float *dx, const int32_t *tokens, size_t B, size_t T,
+                          size_t C);
+/* out[i] = tanh(inp[i]); out may alias inp. */
+int sl_tanh_forward(float *out, const float *inp, size_t n);
+/* dinp[i] = dout[i] * (1 - out[i]^2), from the forward's OUTPUT; dinp may alias dout. */
+int sl_tanh_backward(float *dinp, const float *dout, const float *out, size_t n);
+
+/* ---------------------------------------------------------------- init
+ * p[i] ~ Normal(0, std^2) from rng, in index order (deterministic for a given stream). */
+int sl_init_normal(float *p, size_t n, double std, sl_rng *rng);
+
+#endif
