@@ -18,6 +18,7 @@
  * NULL and sl_model_create says so. */
 static const sl_model_ops *const families[] = {
     [SL_MODEL_MLP] = &sl_mlp_ops,
+    [SL_MODEL_GPT] = &sl_gpt_ops,
 };
 static const char *const family_names[] = {[SL_MODEL_MLP] = "mlp", [SL_MODEL_GPT] = "gpt"};
 

@@ -1,0 +1,789 @@
+/* The GPT language model: a decoder-only transformer with pre-LayerNorm blocks (GPT-2's layout),
+ * forward and backward in C, every matmul through cblas_sgemm.
+ *
+ * Legend: B batch, T context, C channels, V vocabulary, L layers, NH heads, hs = C / NH head size,
+ * N params. A row of activations is one position: bt = b * T + t, BT = B * T rows.
+ *
+ *   x      = wte[row[t]] + wpe[t]                                  [BT x C]
+ *   for each block:
+ *     x    = x + proj(attn(qkv(LN1(x))))     causal multi-head self-attention
+ *     x    = x + fcproj(gelu(fc(LN2(x))))    MLP of width 4C
+ *   logits = LNf(x) . head^T                                       [BT x V]
+ *   loss   = mean over the BT positions of -log softmax(logits)[row[t+1]]
+ *
+ * Flat parameter layout (m->params; m->grads is parallel), in this order:
+ *   wte      [V x C]    token embedding; also the output head when spec.tied
+ *   wpe      [T x C]    position embedding
+ *   for each block l = 0 .. L-1, contiguous:
+ *     ln1_g [C], ln1_b [C]
+ *     qkv_w [3C x C], qkv_b [3C]   output rows 0..C-1 give q, C..2C-1 k, 2C..3C-1 v; head h
+ *                                  owns channels h*hs .. h*hs+hs-1 of each
+ *     proj_w [C x C], proj_b [C]
+ *     ln2_g [C], ln2_b [C]
+ *     fc_w [4C x C], fc_b [4C]
+ *     fcproj_w [C x 4C], fcproj_b [C]
+ *   lnf_g [C], lnf_b [C]
+ *   head_w   [V x C]    only when untied
+ * Every weight matrix is stored [out x in] (torch's nn.Linear), so y = x . W^T + b; the fixtures of
+ * tests/reference/make_fixtures_gpt.py are written in this order.
+ *
+ *   N          = (V + T) C + L (12 C^2 + 13 C) + 2 C + (tied ? 0 : V C)
+ *   N_no_embed = N - (V + T) C: the token and position tables are excluded (Kaplan et al. 2020);
+ *                a tied head IS the token table, so it is excluded with it, while an untied head
+ *                is a matmul like any other and counts as non-embedding.
+ * Weight decay applies to wte, wpe, head_w and the four matmul weights of each block; not to the
+ * LayerNorm gains and biases, nor to any bias. */
+#include <cblas.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_impl.h"
+#include "slingshot/error.h"
+#include "slingshot/model.h"
+
+/* Same epsilon as torch.nn.LayerNorm, so the golden fixtures need no adjustment. */
+#define GPT_LN_EPS 1e-5f
+
+/* Causal self-attention, exported for tests/unit/test_gpt.c (which declares them; they could move
+ * to model_impl.h). The contract of model_impl.h's kernels: forward overwrites y [BT x C] and
+ * att [B x NH x T x T]; backward ACCUMULATES into dqkv [BT x 3C] and uses scratch [T x T]. */
+int sl_gpt_attention_forward(float *y, float *att, const float *qkv, size_t B, size_t T, size_t C,
+                             size_t NH);
+int sl_gpt_attention_forward_naive(float *y, float *att, const float *qkv, size_t B, size_t T,
+                                   size_t C, size_t NH);
+int sl_gpt_attention_backward(float *dqkv, float *scratch, const float *dy, const float *att,
+                              const float *qkv, size_t B, size_t T, size_t C, size_t NH);
+int sl_gpt_attention_backward_naive(float *dqkv, float *scratch, const float *dy, const float *att,
+                                    const float *qkv, size_t B, size_t T, size_t C, size_t NH);
+
+/* Named views of one block's tensors inside a flat buffer (params or grads). */
+typedef struct gpt_block {
+  float *ln1_g, *ln1_b, *qkv_w, *qkv_b, *proj_w, *proj_b;
+  float *ln2_g, *ln2_b, *fc_w, *fc_b, *fcproj_w, *fcproj_b;
+} gpt_block;
+
+typedef struct gpt_views {
+  float *wte, *wpe, *lnf_g, *lnf_b;
+  float *head_w;    /* == wte when tied */
+  gpt_block *block; /* [L] */
+} gpt_views;
+
+/* One block's cached activations, for up to spec.B rows. */
+typedef struct gpt_acts {
+  float *ln1, *ln1_mean, *ln1_rstd; /* [BT x C], [BT], [BT] */
+  float *qkv;                       /* [BT x 3C] */
+  float *att;                       /* [B x NH x T x T] softmax probabilities, 0 above diagonal */
+  float *atty;                      /* [BT x C] heads' outputs side by side, before proj */
+  float *res1;                      /* [BT x C] residual stream after the attention */
+  float *ln2, *ln2_mean, *ln2_rstd; /* [BT x C], [BT], [BT] */
+  float *fch, *fch_gelu;            /* [BT x 4C] before and after the GELU */
+  float *res2;                      /* [BT x C] residual stream after the MLP: the block output */
+} gpt_acts;
+
+typedef struct gpt {
+  size_t V, T, C, L, NH, B;
+  int tied;
+  gpt_views w, g; /* views into m->params and m->grads */
+  gpt_acts *acts; /* [L] */
+  float *x0;      /* [BT x C] token + position embedding: the residual stream entering block 0 */
+  float *lnf, *lnf_mean, *lnf_rstd; /* [BT x C], [BT], [BT] */
+  float *logits;                    /* [BT x V] */
+  /* backward scratch, reused by every block */
+  float *dlogits;       /* [BT x V] */
+  float *dres;          /* [BT x C] gradient of the residual stream at the current depth */
+  float *dln;           /* [BT x C] gradient of a LayerNorm output */
+  float *datty;         /* [BT x C] */
+  float *dqkv;          /* [BT x 3C] */
+  float *dfch;          /* [BT x 4C] gradient of the MLP hidden layer, after then before the GELU */
+  float *datt;          /* [T x T] attention-score gradient of one (b, h) */
+  float *arena;         /* owns every activation above */
+  int32_t *last_tokens; /* [B x (T+1)] the last forward's batch, which backward must repeat */
+  int last_B;           /* rows of the last forward (0: none yet) */
+} gpt;
+
+/* ---------------------------------------------------------------- embedding */
+
+static int gpt_embed_forward(float *x, const int32_t *tokens, const float *wte, const float *wpe,
+                             size_t B, size_t T, size_t C) {
+  for (size_t b = 0; b < B; b++)
+    for (size_t t = 0; t < T; t++) {
+      const float *e = wte + (size_t)tokens[b * (T + 1) + t] * C, *p = wpe + t * C;
+      float *o = x + (b * T + t) * C;
+      for (size_t c = 0; c < C; c++)
+        o[c] = e[c] + p[c];
+    }
+  return SL_OK;
+}
+
+static int gpt_embed_backward(float *dwte, float *dwpe, const float *dx, const int32_t *tokens,
+                              size_t B, size_t T, size_t C) {
+  /* forward: o[c] = e[c] + p[c], e = wte[tokens[b*(T+1)+t]], p = wpe[t] */
+  for (size_t b = 0; b < B; b++)
+    for (size_t t = 0; t < T; t++) {
+      float *de = dwte + (size_t)tokens[b * (T + 1) + t] * C, *dp = dwpe + t * C;
+      const float *d = dx + (b * T + t) * C;
+      for (size_t c = 0; c < C; c++) {
+        de[c] += d[c];
+        dp[c] += d[c];
+      }
+    }
+  return SL_OK;
+}
+
+/* ---------------------------------------------------------------- LayerNorm */
+
+/* out = (x - mean) * rstd * g + b per row, rstd = 1 / sqrt(var + eps), var biased (as torch).
+ * Statistics in double: rows can carry a large common offset from the residual stream. */
+static int gpt_layernorm_forward(float *out, float *mean, float *rstd, const float *x,
+                                 const float *g, const float *b, size_t n, size_t C) {
+  for (size_t r = 0; r < n; r++) {
+    const float *xr = x + r * C;
+    double s = 0.0;
+    for (size_t c = 0; c < C; c++)
+      s += xr[c];
+    const double mu = s / (double)C;
+    double v = 0.0;
+    for (size_t c = 0; c < C; c++)
+      v += ((double)xr[c] - mu) * ((double)xr[c] - mu);
+    const float rs = (float)(1.0 / sqrt(v / (double)C + (double)GPT_LN_EPS));
+    const float m = (float)mu;
+    float *o = out + r * C;
+    for (size_t c = 0; c < C; c++)
+      o[c] = (xr[c] - m) * rs * g[c] + b[c];
+    mean[r] = m;
+    rstd[r] = rs;
+  }
+  return SL_OK;
+}
+
+static int gpt_layernorm_backward(float *dx, float *dg, float *db, const float *dout,
+                                  const float *x, const float *g, const float *mean,
+                                  const float *rstd, size_t n, size_t C) {
+  /* forward: o[c] = (xr[c] - m) * rs * g[c] + b[c]
+   * With xhat = (x - m) rs and dxhat = dout g, the mean and rstd depend on every x of the row:
+   *   dx = rs (dxhat - mean(dxhat) - xhat mean(dxhat xhat)). Accumulates into dx, dg, db. */
+  for (size_t r = 0; r < n; r++) {
+    const float *xr = x + r * C, *dr = dout + r * C;
+    const float m = mean[r], rs = rstd[r];
+    double s1 = 0.0, s2 = 0.0;
+    for (size_t c = 0; c < C; c++) {
+      const float xhat = (xr[c] - m) * rs, dxhat = dr[c] * g[c];
+      s1 += dxhat;
+      s2 += (double)dxhat * xhat;
+      dg[c] += dr[c] * xhat;
+      db[c] += dr[c];
+    }
+    const float m1 = (float)(s1 / (double)C), m2 = (float)(s2 / (double)C);
+    float *dxr = dx + r * C;
+    for (size_t c = 0; c < C; c++) {
+      const float xhat = (xr[c] - m) * rs, dxhat = dr[c] * g[c];
+      dxr[c] += rs * (dxhat - m1 - xhat * m2);
+    }
+  }
+  return SL_OK;
+}
+
+/* ---------------------------------------------------------------- GELU
+ * The tanh approximation gelu(x) = x/2 (1 + tanh(k (x + 0.044715 x^3))), k = sqrt(2/pi)
+ * (Hendrycks and Gimpel 2016), which GPT-2 used and torch computes with approximate="tanh": it
+ * differs from the exact x Phi(x) by < 1e-3 and needs no erf. */
+#define GPT_GELU_K 0.7978845608028654f
+#define GPT_GELU_A 0.044715f
+
+static int gpt_gelu_forward(float *out, const float *x, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const float u = GPT_GELU_K * (x[i] + GPT_GELU_A * x[i] * x[i] * x[i]);
+    out[i] = 0.5f * x[i] * (1.0f + tanhf(u));
+  }
+  return SL_OK;
+}
+
+static int gpt_gelu_backward(float *dx, const float *dout, const float *x, size_t n) {
+  /* forward: out[i] = 0.5f * x[i] * (1.0f + tanhf(u)), u = k (x + a x^3)
+   *   d/dx = (1 + tanh u) / 2 + x/2 (1 - tanh^2 u) k (1 + 3 a x^2). dx may alias dout. */
+  for (size_t i = 0; i < n; i++) {
+    const float xi = x[i];
+    const float th = tanhf(GPT_GELU_K * (xi + GPT_GELU_A * xi * xi * xi));
+    const float du = GPT_GELU_K * (1.0f + 3.0f * GPT_GELU_A * xi * xi);
+    dx[i] = dout[i] * (0.5f * (1.0f + th) + 0.5f * xi * (1.0f - th * th) * du);
+  }
+  return SL_OK;
+}
+
+/* ---------------------------------------------------------------- residual */
+
+static int gpt_residual_forward(float *out, const float *inp, size_t n) {
+  /* out already holds the branch (proj or fcproj output): out = inp + branch */
+  for (size_t i = 0; i < n; i++)
+    out[i] += inp[i];
+  return SL_OK;
+}
+/* No residual_backward: d out flows unchanged into both inp and the branch, so the backward simply
+ * hands dres to the branch's matmul and lets the LayerNorm at the branch's start add into it. */
+
+/* ---------------------------------------------------------------- causal self-attention
+ * Per (b, h): Q, K, V are the [T x hs] column blocks of qkv (leading dimension 3C),
+ *   S = Q K^T / sqrt(hs),  P = softmax over j <= i of S[i][j] (P = 0 above the diagonal),
+ *   Y = P V, written into columns h*hs.. of y [BT x C].
+ * att keeps P for the backward. */
+
+static int attn_dims(size_t T, size_t C, size_t NH) {
+  SL_CHECK(NH > 0 && C % NH == 0, SL_ERR_ARG, "C=%zu is not a multiple of NH=%zu", C, NH);
+  SL_CHECK(T <= INT_MAX && 3 * C <= INT_MAX, SL_ERR_ARG,
+           "attention sizes T=%zu, 3C=%zu exceed what BLAS's int can hold", T, 3 * C);
+  return SL_OK;
+}
+
+/* Row-wise causal softmax of a [T x T] score matrix, in place. */
+static void attn_softmax_causal(float *p, size_t T) {
+  for (size_t i = 0; i < T; i++) {
+    float *row = p + i * T;
+    float mx = row[0];
+    for (size_t j = 1; j <= i; j++)
+      if (row[j] > mx) mx = row[j];
+    double s = 0.0;
+    for (size_t j = 0; j <= i; j++) {
+      row[j] = expf(row[j] - mx);
+      s += row[j];
+    }
+    const float inv = (float)(1.0 / s);
+    for (size_t j = 0; j <= i; j++)
+      row[j] *= inv;
+    for (size_t j = i + 1; j < T; j++)
+      row[j] = 0.0f;
+  }
+}
+
+int sl_gpt_attention_forward(float *y, float *att, const float *qkv, size_t B, size_t T, size_t C,
+                             size_t NH) {
+  SL_CALL(attn_dims(T, C, NH));
+  const size_t hs = C / NH, C3 = 3 * C;
+  const int t = (int)T, h_ = (int)hs, c = (int)C, c3 = (int)C3;
+  const float scale = 1.0f / sqrtf((float)hs);
+  for (size_t b = 0; b < B; b++)
+    for (size_t h = 0; h < NH; h++) {
+      const float *q = qkv + b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
+      float *p = att + (b * NH + h) * T * T;
+      /* S = scale Q K^T over the full square: one sgemm, at most twice the work of the causal
+       * half; the softmax discards what lies above the diagonal */
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t, t, h_, scale, q, c3, k, c3, 0.0f, p,
+                  t);
+      attn_softmax_causal(p, T);
+      /* Y = P V */
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, t, h_, t, 1.0f, p, t, v, c3, 0.0f,
+                  y + b * T * C + h * hs, c);
+    }
+  return SL_OK;
+}
+
+int sl_gpt_attention_forward_naive(float *y, float *att, const float *qkv, size_t B, size_t T,
+                                   size_t C, size_t NH) {
+  SL_CALL(attn_dims(T, C, NH));
+  const size_t hs = C / NH, C3 = 3 * C;
+  const double scale = 1.0 / sqrt((double)hs);
+  for (size_t b = 0; b < B; b++)
+    for (size_t h = 0; h < NH; h++) {
+      float *p = att + (b * NH + h) * T * T;
+      for (size_t i = 0; i < T; i++) {
+        const float *q = qkv + (b * T + i) * C3 + h * hs;
+        float *row = p + i * T;
+        double mx = -INFINITY;
+        for (size_t j = 0; j <= i; j++) {
+          const float *k = qkv + (b * T + j) * C3 + C + h * hs;
+          double s = 0.0;
+          for (size_t d = 0; d < hs; d++)
+            s += (double)q[d] * k[d];
+          row[j] = (float)(s * scale);
+          if (row[j] > mx) mx = row[j];
+        }
+        double sum = 0.0;
+        for (size_t j = 0; j <= i; j++)
+          sum += exp(row[j] - mx);
+        for (size_t j = 0; j < T; j++)
+          row[j] = j <= i ? (float)(exp(row[j] - mx) / sum) : 0.0f;
+        float *yr = y + (b * T + i) * C + h * hs;
+        for (size_t d = 0; d < hs; d++) {
+          double s = 0.0;
+          for (size_t j = 0; j <= i; j++)
+            s += (double)row[j] * qkv[(b * T + j) * C3 + 2 * C + h * hs + d];
+          yr[d] = (float)s;
+        }
+      }
+    }
+  return SL_OK;
+}
+
+/* dqkv [BT x 3C] += gradient; scratch is [T x T]. */
+int sl_gpt_attention_backward(float *dqkv, float *scratch, const float *dy, const float *att,
+                              const float *qkv, size_t B, size_t T, size_t C, size_t NH) {
+  SL_CALL(attn_dims(T, C, NH));
+  const size_t hs = C / NH, C3 = 3 * C;
+  const int t = (int)T, h_ = (int)hs, c = (int)C, c3 = (int)C3;
+  const float scale = 1.0f / sqrtf((float)hs);
+  for (size_t b = 0; b < B; b++)
+    for (size_t h = 0; h < NH; h++) {
+      const float *q = qkv + b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
+      float *dq = dqkv + b * T * C3 + h * hs, *dk = dq + C, *dv = dq + 2 * C;
+      const float *p = att + (b * NH + h) * T * T, *dyh = dy + b * T * C + h * hs;
+      float *ds = scratch;
+      /* forward: Y = P V  ->  dP = dY V^T,  dV += P^T dY */
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t, t, h_, 1.0f, dyh, c, v, c3, 0.0f, ds,
+                  t);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, t, h_, t, 1.0f, p, t, dyh, c, 1.0f, dv,
+                  c3);
+      /* forward: attn_softmax_causal(p, T)  ->  dS[i][j] = P[i][j] (dP[i][j] - sum_k P[i][k]
+       * dP[i][k]); P = 0 above the diagonal makes dS = 0 there, so masked scores get nothing */
+      for (size_t i = 0; i < T; i++) {
+        const float *pr = p + i * T;
+        float *dr = ds + i * T;
+        double dot = 0.0;
+        for (size_t j = 0; j <= i; j++)
+          dot += (double)pr[j] * dr[j];
+        for (size_t j = 0; j < T; j++)
+          dr[j] = j <= i ? pr[j] * (dr[j] - (float)dot) : 0.0f;
+      }
+      /* forward: S = scale Q K^T  ->  dQ += scale dS K,  dK += scale dS^T Q */
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, t, h_, t, scale, ds, t, k, c3, 1.0f,
+                  dq, c3);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, t, h_, t, scale, ds, t, q, c3, 1.0f, dk,
+                  c3);
+    }
+  return SL_OK;
+}
+
+int sl_gpt_attention_backward_naive(float *dqkv, float *scratch, const float *dy, const float *att,
+                                    const float *qkv, size_t B, size_t T, size_t C, size_t NH) {
+  SL_CALL(attn_dims(T, C, NH));
+  const size_t hs = C / NH, C3 = 3 * C;
+  const double scale = 1.0 / sqrt((double)hs);
+  for (size_t b = 0; b < B; b++)
+    for (size_t h = 0; h < NH; h++) {
+      const float *p = att + (b * NH + h) * T * T;
+      const size_t qo = h * hs, ko = C + h * hs, vo = 2 * C + h * hs;
+      for (size_t i = 0; i < T; i++) {
+        const float *dyr = dy + (b * T + i) * C + h * hs;
+        /* forward: yr[d] = sum_{j<=i} row[j] v[j][d] */
+        double dot = 0.0;
+        for (size_t j = 0; j <= i; j++) {
+          const float *vj = qkv + (b * T + j) * C3 + vo;
+          float *dvj = dqkv + (b * T + j) * C3 + vo;
+          double dp = 0.0;
+          for (size_t d = 0; d < hs; d++) {
+            dp += (double)dyr[d] * vj[d];
+            dvj[d] += p[i * T + j] * dyr[d];
+          }
+          scratch[j] = (float)dp;
+          dot += p[i * T + j] * dp;
+        }
+        /* forward: row[j] = exp(row[j] - mx) / sum, over j <= i; row[j] = s[j] * scale,
+         * s[j] = q_i . k_j */
+        const float *qi = qkv + (b * T + i) * C3 + qo;
+        float *dqi = dqkv + (b * T + i) * C3 + qo;
+        for (size_t j = 0; j <= i; j++) {
+          const double ds = p[i * T + j] * (scratch[j] - dot) * scale;
+          const float *kj = qkv + (b * T + j) * C3 + ko;
+          float *dkj = dqkv + (b * T + j) * C3 + ko;
+          for (size_t d = 0; d < hs; d++) {
+            dqi[d] += (float)(ds * kj[d]);
+            dkj[d] += (float)(ds * qi[d]);
+          }
+        }
+      }
+    }
+  return SL_OK;
+}
+
+/* ---------------------------------------------------------------- shape */
+
+static size_t gpt_param_count(const sl_model_spec *s, size_t *no_embed) {
+  if (no_embed) *no_embed = 0;
+  if (s->V <= 0 || s->T <= 0 || s->C <= 0 || s->n_layer <= 0 || s->n_head <= 0 ||
+      s->C % s->n_head != 0)
+    return 0;
+  const size_t V = (size_t)s->V, T = (size_t)s->T, C = (size_t)s->C, L = (size_t)s->n_layer;
+  const size_t body = L * (12 * C * C + 13 * C) + 2 * C + (s->tied ? 0 : V * C);
+  if (no_embed) *no_embed = body;
+  return (V + T) * C + body;
+}
+
+/* The head count for a width C when the spec leaves it open: the divisor of C nearest C / 16
+ * (head size nearest 16, GPT-2's 64 scaled to these small widths); ties go to fewer heads. */
+static int gpt_heads_for(int C) {
+  const double want = C / 16.0;
+  int best = 1;
+  for (int d = 1; d <= C; d++)
+    if (C % d == 0 && fabs(d - want) < fabs(best - want)) best = d;
+  return best;
+}
+
+/* The widths searched when C is open: every width below 32, even ones below 64, multiples of 8
+ * below 256 and of 16 above, so that wide models have head size 16 exactly while narrow ones,
+ * whose count is dominated by the (V + T) C of the embeddings, can still move N by a few percent
+ * (a step of 16 at C = 24 would move it by ~100%). With n_head fixed, C runs over its multiples. */
+static int gpt_width_ok(int C, int n_head) {
+  if (n_head > 0) return C % n_head == 0;
+  return C < 32 ? 1 : C < 64 ? C % 2 == 0 : C < 256 ? C % 8 == 0 : C % 16 == 0;
+}
+
+#define GPT_ASPECT 24.0 /* preferred C / n_layer */
+#define GPT_ASPECT_LO 8 /* band of C / n_layer searched when both are open */
+#define GPT_ASPECT_HI 64
+#define GPT_SHAPE_TOL 0.03 /* relative miss within which the aspect ratio decides */
+
+/* One pass over the candidate shapes (the open fields of s; the set ones fixed). tol < 0: the
+ * candidate whose count misses target by the least. tol >= 0: among candidates that miss by at
+ * most tol, the one whose C / L is nearest GPT_ASPECT in log, then the smaller miss. Candidates
+ * are visited in increasing N along each depth, and each depth starts above the last one's
+ * start, so both loops stop once N passes target (1 + tol). */
+static void gpt_shape_pass(const sl_model_spec *s, double target, double tol, int *best_c,
+                           int *best_l, double *best_miss) {
+  const int open_c = s->C == 0, open_l = s->n_layer == 0;
+  const double limit = target * (1.0 + (tol < 0 ? 0.0 : tol));
+  double best_key = INFINITY;
+  *best_c = *best_l = 0;
+  *best_miss = INFINITY;
+  sl_model_spec t = *s;
+  for (int L = open_l ? 1 : s->n_layer; L <= (open_l ? 4096 : s->n_layer); L++) {
+    const int c_lo = !open_c ? s->C : open_l ? GPT_ASPECT_LO * L : 8;
+    const int c_hi = !open_c ? s->C : open_l ? GPT_ASPECT_HI * L : 1 << 16;
+    int first = 1, depth_over = 0;
+    for (int C = c_lo; C <= c_hi; C++) {
+      if (open_c && !gpt_width_ok(C, s->n_head)) continue;
+      t.C = C;
+      t.n_layer = L;
+      t.n_head = s->n_head > 0 ? s->n_head : gpt_heads_for(C);
+      const double n = (double)gpt_param_count(&t, NULL);
+      const double miss = fabs(n - target) / target;
+      const double key = tol < 0       ? miss
+                         : miss <= tol ? fabs(log(C / (GPT_ASPECT * L))) + 1e-9 * miss
+                                       : INFINITY;
+      if (key < best_key) {
+        best_key = key;
+        *best_c = C, *best_l = L, *best_miss = miss;
+      }
+      if (first && n > limit) depth_over = 1;
+      first = 0;
+      if (n > limit) break;
+    }
+    if (depth_over) break;
+  }
+}
+
+/* The shape rule. V, T, B, tied and every shape field already set are kept; the exact count N
+ * (param_count, embeddings included, as in the MLP's rule) decides the open ones:
+ *   1. candidates: n_layer L >= 1 and width C >= 8 on the grid of gpt_width_ok; when both are open
+ *      within the aspect band 8 <= C / L <= 64 (Kaplan et al. 2020 find the loss nearly flat in
+ *      shape over such a range), otherwise any value of the open one;
+ *   2. the smallest relative miss |N - target| / target over all candidates is found;
+ *   3. among the candidates that miss by at most max(that, 3%), the one with C / L nearest 24 in
+ *      log is taken (then the smaller miss). The exact N is what a run records and fits, the
+ *      target only a point of the sweep's grid, so a few percent of miss buys a smooth progression
+ *      of shapes along a sweep (C / L ~ 20..30 from ~1e5 up) instead of whichever shape of the
+ *      sparse grid happens to land nearest;
+ *   4. n_head, when open, is gpt_heads_for(C): head size nearest 16. */
+static int gpt_shape_from_target(sl_model_spec *s, double target) {
+  SL_CHECK(s->C >= 0 && s->n_layer >= 0 && s->n_head >= 0, SL_ERR_CONFIG,
+           "GPT shape fields must be >= 0 (0 = open), got C=%d n_layer=%d n_head=%d", s->C,
+           s->n_layer, s->n_head);
+  SL_CHECK(s->C == 0 || s->n_head == 0 || s->C % s->n_head == 0, SL_ERR_CONFIG,
+           "GPT C=%d is not a multiple of n_head=%d", s->C, s->n_head);
+  if (s->C == 0 || s->n_layer == 0) {
+    int c = 0, l = 0;
+    double miss = 0.0;
+    gpt_shape_pass(s, target, -1.0, &c, &l, &miss);
+    SL_CHECK(c > 0, SL_ERR_CONFIG,
+             "no GPT shape found for target N=%g (V=%d, T=%d, C=%d, n_layer=%d, n_head=%d)", target,
+             s->V, s->T, s->C, s->n_layer, s->n_head);
+    gpt_shape_pass(s, target, fmax(miss, GPT_SHAPE_TOL), &c, &l, &miss);
+    s->C = c;
+    s->n_layer = l;
+  }
+  if (s->n_head == 0) s->n_head = gpt_heads_for(s->C);
+  return SL_OK;
+}
+
+/* Training FLOPs per predicted token, Kaplan et al. 2020 (sec. 2.1, table 1): the forward costs
+ * 2 N_no_embed (a multiply-add per weight) + 2 L T C (their "attention: mask" row, the QK^T
+ * scores of a token against a full context of T), the backward twice the forward, so
+ *   flops_per_token = 6 N_no_embed + 6 L T C.
+ * As in Kaplan, the P V product, LayerNorm, GELU and softmax are left out and the context is
+ * counted in full (a causal average would be T / 2): a convention for comparing models with the
+ * literature, not a cycle count. */
+static double gpt_flops_per_token(const sl_model_spec *s) {
+  size_t no_embed = 0;
+  if (gpt_param_count(s, &no_embed) == 0) return 0.0;
+  return 6.0 * (double)no_embed + 6.0 * (double)s->n_layer * (double)s->T * (double)s->C;
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+/* Hands out consecutive pieces of a flat buffer. */
+static float *gpt_carve(float **cursor, size_t n) {
+  float *r = *cursor;
+  *cursor += n;
+  return r;
+}
+
+/* Points v at the tensors of the flat buffer base, in the layout of the header comment; returns
+ * the number of floats covered. */
+static size_t gpt_views_at(gpt_views *v, float *base, const gpt *p) {
+  const size_t V = p->V, T = p->T, C = p->C;
+  float *q = base;
+  v->wte = gpt_carve(&q, V * C);
+  v->wpe = gpt_carve(&q, T * C);
+  for (size_t l = 0; l < p->L; l++) {
+    gpt_block *k = &v->block[l];
+    k->ln1_g = gpt_carve(&q, C);
+    k->ln1_b = gpt_carve(&q, C);
+    k->qkv_w = gpt_carve(&q, 3 * C * C);
+    k->qkv_b = gpt_carve(&q, 3 * C);
+    k->proj_w = gpt_carve(&q, C * C);
+    k->proj_b = gpt_carve(&q, C);
+    k->ln2_g = gpt_carve(&q, C);
+    k->ln2_b = gpt_carve(&q, C);
+    k->fc_w = gpt_carve(&q, 4 * C * C);
+    k->fc_b = gpt_carve(&q, 4 * C);
+    k->fcproj_w = gpt_carve(&q, 4 * C * C);
+    k->fcproj_b = gpt_carve(&q, C);
+  }
+  v->lnf_g = gpt_carve(&q, C);
+  v->lnf_b = gpt_carve(&q, C);
+  v->head_w = p->tied ? v->wte : gpt_carve(&q, V * C);
+  return (size_t)(q - base);
+}
+
+static void gpt_teardown(sl_model *m) {
+  gpt *p = m->impl;
+  if (!p) return;
+  free(p->w.block);
+  free(p->g.block);
+  free(p->acts);
+  free(p->arena);
+  free(p->last_tokens);
+  free(p);
+  m->impl = NULL;
+}
+
+static int gpt_setup(sl_model *m) {
+  const sl_model_spec *s = &m->spec;
+  SL_CHECK(gpt_param_count(s, NULL) == m->n_params && m->n_params > 0, SL_ERR_CONFIG,
+           "GPT spec invalid: V=%d T=%d C=%d n_layer=%d n_head=%d (C must be a multiple of n_head)",
+           s->V, s->T, s->C, s->n_layer, s->n_head);
+  const size_t V = (size_t)s->V, T = (size_t)s->T, C = (size_t)s->C, L = (size_t)s->n_layer;
+  const size_t NH = (size_t)s->n_head, B = (size_t)s->B, BT = B * T;
+  SL_CHECK(BT <= INT_MAX && 4 * C <= INT_MAX && V <= INT_MAX, SL_ERR_CONFIG,
+           "GPT sizes B*T=%zu, 4C=%zu, V=%zu do not fit BLAS's int", BT, 4 * C, V);
+
+  gpt *p = NULL;
+  SL_ALLOC(p, 1);
+  m->impl = p; /* from here teardown frees whatever was allocated */
+  p->V = V, p->T = T, p->C = C, p->L = L, p->NH = NH, p->B = B;
+  p->tied = s->tied != 0;
+  SL_ALLOC(p->w.block, L);
+  SL_ALLOC(p->g.block, L);
+  SL_ALLOC(p->acts, L);
+  SL_ALLOC(p->last_tokens, B * (T + 1));
+
+  const size_t nw = gpt_views_at(&p->w, m->params, p);
+  const size_t ng = gpt_views_at(&p->g, m->grads, p);
+  SL_CHECK(nw == m->n_params && ng == m->n_params, SL_ERR_INTERNAL,
+           "GPT views cover %zu of %zu parameters", nw, m->n_params);
+
+  /* Decay mask: the embeddings, the head and the four matmul weights of each block. */
+  memset(m->decay, 0, m->n_params);
+#define GPT_DECAY(ptr, n) memset(m->decay + ((ptr)-m->params), 1, (n))
+  GPT_DECAY(p->w.wte, V * C);
+  GPT_DECAY(p->w.wpe, T * C);
+  for (size_t l = 0; l < L; l++) {
+    GPT_DECAY(p->w.block[l].qkv_w, 3 * C * C);
+    GPT_DECAY(p->w.block[l].proj_w, C * C);
+    GPT_DECAY(p->w.block[l].fc_w, 4 * C * C);
+    GPT_DECAY(p->w.block[l].fcproj_w, 4 * C * C);
+  }
+  if (!p->tied) GPT_DECAY(p->w.head_w, V * C);
+#undef GPT_DECAY
+
+  /* Activations, one arena: per block 16 BT C + 4 BT + B NH T^2 floats, plus the rest below. */
+  const size_t per_block = 16 * BT * C + 4 * BT + B * NH * T * T;
+  const size_t total = L * per_block + 2 * BT * C + 2 * BT + BT * V             /* forward */
+                       + BT * V + 3 * BT * C + 3 * BT * C + 4 * BT * C + T * T; /* backward */
+  SL_ALLOC(p->arena, total);
+  float *cur = p->arena;
+  for (size_t l = 0; l < L; l++) {
+    gpt_acts *a = &p->acts[l];
+    a->ln1 = gpt_carve(&cur, BT * C);
+    a->ln1_mean = gpt_carve(&cur, BT);
+    a->ln1_rstd = gpt_carve(&cur, BT);
+    a->qkv = gpt_carve(&cur, BT * 3 * C);
+    a->att = gpt_carve(&cur, B * NH * T * T);
+    a->atty = gpt_carve(&cur, BT * C);
+    a->res1 = gpt_carve(&cur, BT * C);
+    a->ln2 = gpt_carve(&cur, BT * C);
+    a->ln2_mean = gpt_carve(&cur, BT);
+    a->ln2_rstd = gpt_carve(&cur, BT);
+    a->fch = gpt_carve(&cur, BT * 4 * C);
+    a->fch_gelu = gpt_carve(&cur, BT * 4 * C);
+    a->res2 = gpt_carve(&cur, BT * C);
+  }
+  p->x0 = gpt_carve(&cur, BT * C);
+  p->lnf = gpt_carve(&cur, BT * C);
+  p->lnf_mean = gpt_carve(&cur, BT);
+  p->lnf_rstd = gpt_carve(&cur, BT);
+  p->logits = gpt_carve(&cur, BT * V);
+  p->dlogits = gpt_carve(&cur, BT * V);
+  p->dres = gpt_carve(&cur, BT * C);
+  p->dln = gpt_carve(&cur, BT * C);
+  p->datty = gpt_carve(&cur, BT * C);
+  p->dqkv = gpt_carve(&cur, BT * 3 * C);
+  p->dfch = gpt_carve(&cur, BT * 4 * C);
+  p->datt = gpt_carve(&cur, T * T);
+  SL_CHECK((size_t)(cur - p->arena) == total, SL_ERR_INTERNAL, "GPT arena carved %zu of %zu floats",
+           (size_t)(cur - p->arena), total);
+  m->targets_per_row = (int)T;
+  return SL_OK;
+}
+
+/* Init (GPT-2's): every weight matrix and both embeddings ~ N(0, 0.02^2); the two projections
+ * that write into the residual stream (proj_w, fcproj_w) ~ N(0, (0.02 / sqrt(2L))^2), since each
+ * of the 2L residual additions adds its variance to the stream; LayerNorm gains 1; biases 0.
+ * Drawn in buffer order from rng, so a model's init depends on the stream only. */
+static int gpt_init(sl_model *m, sl_rng *rng) {
+  gpt *p = m->impl;
+  const size_t V = p->V, T = p->T, C = p->C;
+  const double std = 0.02, std_res = 0.02 / sqrt(2.0 * (double)p->L);
+  memset(m->params, 0, m->n_params * sizeof *m->params);
+  SL_CALL(sl_init_normal(p->w.wte, V * C, std, rng));
+  SL_CALL(sl_init_normal(p->w.wpe, T * C, std, rng));
+  for (size_t l = 0; l < p->L; l++) {
+    gpt_block *k = &p->w.block[l];
+    for (size_t c = 0; c < C; c++)
+      k->ln1_g[c] = k->ln2_g[c] = 1.0f;
+    SL_CALL(sl_init_normal(k->qkv_w, 3 * C * C, std, rng));
+    SL_CALL(sl_init_normal(k->proj_w, C * C, std_res, rng));
+    SL_CALL(sl_init_normal(k->fc_w, 4 * C * C, std, rng));
+    SL_CALL(sl_init_normal(k->fcproj_w, 4 * C * C, std_res, rng));
+  }
+  for (size_t c = 0; c < C; c++)
+    p->w.lnf_g[c] = 1.0f;
+  if (!p->tied) SL_CALL(sl_init_normal(p->w.head_w, V * C, std, rng));
+  p->last_B = 0;
+  return SL_OK;
+}
+
+/* ---------------------------------------------------------------- forward / backward */
+
+static int gpt_forward(sl_model *m, const int32_t *tokens, int B_, float *loss) {
+  gpt *p = m->impl;
+  SL_CHECK(B_ >= 1 && (size_t)B_ <= p->B, SL_ERR_ARG, "GPT batch of %d rows, created for 1..%zu",
+           B_, p->B);
+  const size_t B = (size_t)B_, T = p->T, C = p->C, V = p->V, NH = p->NH, BT = B * T;
+  const gpt_views *w = &p->w;
+  p->last_B = 0; /* a failure below leaves nothing for backward to trust */
+  SL_CALL(gpt_embed_forward(p->x0, tokens, w->wte, w->wpe, B, T, C));
+  const float *res = p->x0;
+  for (size_t l = 0; l < p->L; l++) {
+    const gpt_block *k = &w->block[l];
+    gpt_acts *a = &p->acts[l];
+    SL_CALL(
+        gpt_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, res, k->ln1_g, k->ln1_b, BT, C));
+    SL_CALL(sl_matmul_forward(a->qkv, a->ln1, k->qkv_w, k->qkv_b, BT, C, 3 * C, SL_W_OUT_IN));
+    SL_CALL(sl_gpt_attention_forward(a->atty, a->att, a->qkv, B, T, C, NH));
+    SL_CALL(sl_matmul_forward(a->res1, a->atty, k->proj_w, k->proj_b, BT, C, C, SL_W_OUT_IN));
+    SL_CALL(gpt_residual_forward(a->res1, res, BT * C));
+    SL_CALL(gpt_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res1, k->ln2_g, k->ln2_b, BT,
+                                  C));
+    SL_CALL(sl_matmul_forward(a->fch, a->ln2, k->fc_w, k->fc_b, BT, C, 4 * C, SL_W_OUT_IN));
+    SL_CALL(gpt_gelu_forward(a->fch_gelu, a->fch, BT * 4 * C));
+    SL_CALL(sl_matmul_forward(a->res2, a->fch_gelu, k->fcproj_w, k->fcproj_b, BT, 4 * C, C,
+                              SL_W_OUT_IN));
+    SL_CALL(gpt_residual_forward(a->res2, a->res1, BT * C));
+    res = a->res2;
+  }
+  SL_CALL(gpt_layernorm_forward(p->lnf, p->lnf_mean, p->lnf_rstd, res, w->lnf_g, w->lnf_b, BT, C));
+  SL_CALL(sl_matmul_forward(p->logits, p->lnf, w->head_w, NULL, BT, C, V, SL_W_OUT_IN));
+  double l = 0.0;
+  SL_CALL(sl_xent_forward(m->probs, &l, p->logits, tokens + 1, B, T, T + 1, V));
+  *loss = (float)l;
+  memcpy(p->last_tokens, tokens, B * (T + 1) * sizeof *tokens);
+  p->last_B = B_;
+  return SL_OK;
+}
+
+static int gpt_backward(sl_model *m, const int32_t *tokens, int B_) {
+  gpt *p = m->impl;
+  const size_t B = (size_t)B_, T = p->T, C = p->C, V = p->V, NH = p->NH, BT = B * T;
+  SL_CHECK(p->last_B == B_ && memcmp(p->last_tokens, tokens, B * (T + 1) * sizeof *tokens) == 0,
+           SL_ERR_STATE,
+           "GPT backward on a batch (%d rows) other than the last forward's (%d rows): call "
+           "forward on the same tokens first",
+           B_, p->last_B);
+  const gpt_views *w = &p->w, *g = &p->g;
+  /* Every backward kernel accumulates, so each gradient buffer starts from zero. */
+  memset(m->grads, 0, m->n_params * sizeof *m->grads);
+  const size_t nc = BT * C * sizeof(float);
+  memset(p->dln, 0, nc);
+  memset(p->dres, 0, nc);
+
+  /* forward: sl_xent_forward(m->probs, &l, p->logits, tokens + 1, B, T, T + 1, V) */
+  SL_CALL(sl_xent_backward(p->dlogits, m->probs, tokens + 1, B, T, T + 1, V));
+  /* forward: sl_matmul_forward(p->logits, p->lnf, w->head_w, NULL, ...); tied: into dwte */
+  SL_CALL(sl_matmul_backward(p->dln, g->head_w, NULL, p->dlogits, p->lnf, w->head_w, BT, C, V,
+                             SL_W_OUT_IN));
+  const float *res = p->L > 0 ? p->acts[p->L - 1].res2 : p->x0;
+  SL_CALL(gpt_layernorm_backward(p->dres, g->lnf_g, g->lnf_b, p->dln, res, w->lnf_g, p->lnf_mean,
+                                 p->lnf_rstd, BT, C));
+  for (size_t l = p->L; l-- > 0;) {
+    const gpt_block *k = &w->block[l], *dk = &g->block[l];
+    const gpt_acts *a = &p->acts[l];
+    const float *res_in = l > 0 ? p->acts[l - 1].res2 : p->x0;
+    /* dres holds d res2. forward: gpt_residual_forward(a->res2, a->res1, ...) passes it to both
+     * the fcproj output and res1 unchanged. */
+    memset(p->dfch, 0, 4 * nc);
+    /* forward: sl_matmul_forward(a->res2, a->fch_gelu, k->fcproj_w, k->fcproj_b, ...) */
+    SL_CALL(sl_matmul_backward(p->dfch, dk->fcproj_w, dk->fcproj_b, p->dres, a->fch_gelu,
+                               k->fcproj_w, BT, 4 * C, C, SL_W_OUT_IN));
+    /* forward: gpt_gelu_forward(a->fch_gelu, a->fch, BT * 4 * C) */
+    SL_CALL(gpt_gelu_backward(p->dfch, p->dfch, a->fch, BT * 4 * C));
+    /* forward: sl_matmul_forward(a->fch, a->ln2, k->fc_w, k->fc_b, BT, C, 4 * C, ...) */
+    memset(p->dln, 0, nc);
+    SL_CALL(sl_matmul_backward(p->dln, dk->fc_w, dk->fc_b, p->dfch, a->ln2, k->fc_w, BT, C, 4 * C,
+                               SL_W_OUT_IN));
+    /* forward: gpt_layernorm_forward(a->ln2, ..., a->res1, k->ln2_g, k->ln2_b, BT, C); adds the
+     * MLP branch's share to dres, which becomes d res1 */
+    SL_CALL(gpt_layernorm_backward(p->dres, dk->ln2_g, dk->ln2_b, p->dln, a->res1, k->ln2_g,
+                                   a->ln2_mean, a->ln2_rstd, BT, C));
+    /* forward: gpt_residual_forward(a->res1, res, ...): d res1 reaches the proj output as is.
+     * forward: sl_matmul_forward(a->res1, a->atty, k->proj_w, k->proj_b, BT, C, C, ...) */
+    memset(p->datty, 0, nc);
+    SL_CALL(sl_matmul_backward(p->datty, dk->proj_w, dk->proj_b, p->dres, a->atty, k->proj_w, BT, C,
+                               C, SL_W_OUT_IN));
+    /* forward: sl_gpt_attention_forward(a->atty, a->att, a->qkv, B, T, C, NH) */
+    memset(p->dqkv, 0, 3 * nc);
+    SL_CALL(sl_gpt_attention_backward(p->dqkv, p->datt, p->datty, a->att, a->qkv, B, T, C, NH));
+    /* forward: sl_matmul_forward(a->qkv, a->ln1, k->qkv_w, k->qkv_b, BT, C, 3 * C, ...) */
+    memset(p->dln, 0, nc);
+    SL_CALL(sl_matmul_backward(p->dln, dk->qkv_w, dk->qkv_b, p->dqkv, a->ln1, k->qkv_w, BT, C,
+                               3 * C, SL_W_OUT_IN));
+    /* forward: gpt_layernorm_forward(a->ln1, ..., res, k->ln1_g, k->ln1_b, BT, C); dres becomes
+     * d res_in, the gradient of the previous block's output */
+    SL_CALL(gpt_layernorm_backward(p->dres, dk->ln1_g, dk->ln1_b, p->dln, res_in, k->ln1_g,
+                                   a->ln1_mean, a->ln1_rstd, BT, C));
+  }
+  /* forward: gpt_embed_forward(p->x0, tokens, w->wte, w->wpe, B, T, C) */
+  SL_CALL(gpt_embed_backward(g->wte, g->wpe, p->dres, tokens, B, T, C));
+  return SL_OK;
+}
+
+const sl_model_ops sl_gpt_ops = {
+    .name = "gpt",
+    .param_count = gpt_param_count,
+    .shape_from_target = gpt_shape_from_target,
+    .flops_per_token = gpt_flops_per_token,
+    .setup = gpt_setup,
+    .init = gpt_init,
+    .forward = gpt_forward,
+    .backward = gpt_backward,
+    .teardown = gpt_teardown,
+};
