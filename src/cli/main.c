@@ -52,7 +52,14 @@ int main(int argc, char **argv) {
   MPI_Bcast(&root_err, 1, MPI_INT, 0, MPI_COMM_WORLD);
   if (err != SL_OK && (rank == 0 || root_err == SL_OK)) {
     if (size > 1) fprintf(stderr, "[rank %d] ", rank);
-    sl_error_print(stderr);
+    /* A mistake of the user's is one line that says what to change; the traceback is for bugs
+     * and failures of the system underneath (or --log-level debug). */
+    int user = err == SL_ERR_ARG || err == SL_ERR_CONFIG || err == SL_ERR_IO ||
+               err == SL_ERR_STATE || err == SL_ERR_FORMAT;
+    if (user && sl_log_get_level() < SL_LOG_DEBUG)
+      fprintf(stderr, "error: %s\n", sl_error_message());
+    else
+      sl_error_print(stderr);
   }
   MPI_Finalize();
   return worst == SL_OK ? 0 : 1;

@@ -546,7 +546,11 @@ int sl_config_parse(const char *text, const char *origin, sl_config *cfg) {
 /* ------------------------------------------------------------------ text */
 
 static void fmt_real(char *buf, size_t size, double v) {
-  snprintf(buf, size, "%.17g", v);
+  /* The shortest text that reads back as the same double: 0.003, not 0.0030000000000000001. */
+  for (int prec = 15; prec <= 17; prec++) {
+    snprintf(buf, size, "%.*g", prec, v);
+    if (strtod(buf, NULL) == v) break;
+  }
   /* libconfig reads "3" as an integer; keep reals recognisably real. */
   if (!strpbrk(buf, ".eEni")) strncat(buf, ".0", size - strlen(buf) - 1);
 }

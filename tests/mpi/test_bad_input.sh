@@ -1,0 +1,76 @@
+# Bad configs and paths: a clear error naming what to change, a non-zero exit on every rank count
+# (no hang), and an existing results file left untouched.
+source "$(dirname "$0")/lib.sh"
+GRID='grid = { n_params = [600.0]; d_tokens = [2000.0]; };'
+BASE='name = "bad"; eval = { tokens = 256; points = 2; };'
+STEPS='min_steps = 5; max_steps = 5;'
+printf '%s\n%s\ntrain = { %s };\n' "$BASE" "$GRID" "$STEPS" >good.cfg
+check "a good config runs" run_np 1 run good.cfg -o keep.h5 --log-level warn
+sum_before=$(md5sum keep.h5)
+
+# expect_error NAME "config text" "message fragment"
+expect_error() {
+  local name=$1 text=$2 needle=$3 np
+  printf '%s\n' "$text" >"$name.cfg"
+  for np in 1 2; do
+    timeout 60 "$MPIEXEC" -np $np --oversubscribe "$SL" run "$name.cfg" -o keep.h5 --resume \
+      >out.txt 2>err.txt
+    local rc=$?
+    if [ $rc -eq 0 ] || [ $rc -eq 124 ]; then
+      fail "$name at $np ranks: exit $rc (expected an error)"
+    elif ! grep -qF -- "$needle" err.txt; then
+      fail "$name at $np ranks: message lacks '$needle':"
+      cat err.txt
+    elif [ "$(grep -c '^\(\[rank [0-9]*\] \)\?error:' err.txt)" -ne 1 ]; then
+      fail "$name at $np ranks: expected the error once, got:"
+      cat err.txt
+    else
+      ok "$name at $np ranks: $(grep 'error:' err.txt | head -1 | cut -c1-110)"
+    fi
+  done
+}
+
+expect_error unknown_key "$BASE $GRID model = { widht = 8; };" \
+  "unknown key 'model.widht' (did you mean 'model.width'?)"
+expect_error wrong_type "$BASE $GRID train = { lr = \"fast\"; $STEPS };" \
+  "train.lr has the wrong type: it is a string, expected a number"
+expect_error n_out_of_range "$BASE grid = { n_params = [10.0]; d_tokens = [2000.0]; };" \
+  "grid.n_params[0] = 10 is out of range: allowed 100 to 1e+10"
+expect_error d_out_of_range "$BASE grid = { n_params = [600.0]; d_tokens = [1e13]; };" \
+  "grid.d_tokens[0] = 1e+13 is out of range"
+expect_error empty_grid "$BASE grid = { n_params = []; d_tokens = [2000.0]; };" \
+  "an empty grid has no cells"
+expect_error missing_axis "$BASE grid = { n_params = [600.0]; };" \
+  "missing required key 'grid.d_tokens'"
+expect_error syntax "$BASE $GRID seed = ;" "syntax error"
+expect_error other_config "$BASE $GRID train = { lr = 0.5; $STEPS };" \
+  "was made with another config; differing keys (file vs now): train.lr: 0.003"
+check "existing results untouched by every bad config" test "$(md5sum keep.h5)" = "$sum_before"
+
+# Output paths.
+for np in 1 2; do
+  timeout 60 "$MPIEXEC" -np $np "$SL" run good.cfg -o keep.h5 >out.txt 2>err.txt
+  check "existing file refused without --force at $np ranks" \
+    bash -c "[ $? -ne 0 ] && grep -q 'already exists: pass --resume' err.txt"
+  timeout 60 "$MPIEXEC" -np $np "$SL" run good.cfg -o /nonexistent/dir/r.h5 >out.txt 2>err.txt
+  check "missing output directory at $np ranks" \
+    bash -c "[ $? -ne 0 ] && grep -q \"directory '/nonexistent/dir' does not exist\" err.txt"
+done
+mkdir ro && chmod 500 ro
+if [ "$(id -u)" -ne 0 ]; then # root writes anywhere; the check means something only for users
+  run_np 1 run good.cfg -o ro/r.h5 >out.txt 2>err.txt
+  check "unwritable directory" bash -c "[ $? -ne 0 ] && grep -q 'is not writable' err.txt"
+fi
+check "existing results untouched by refused runs" test "$(md5sum keep.h5)" = "$sum_before"
+
+# Not a results file.
+echo "not hdf5" >fake.h5
+"$SL" status fake.h5 >out.txt 2>err.txt
+check "status refuses a non-HDF5 file" bash -c "[ $? -ne 0 ] && grep -q 'fake.h5 is not an HDF5 file' err.txt"
+run_np 2 run good.cfg -o fake.h5 --resume >out.txt 2>err.txt
+check "resume refuses a non-HDF5 file" bash -c "[ $? -ne 0 ] && grep -q 'not an HDF5 file' err.txt"
+check "unknown command" bash -c "! '$SL' frobnicate 2>err.txt && grep -q \"unknown command 'frobnicate'\" err.txt"
+check "unknown option" bash -c "! '$SL' run --frobnicate 2>err.txt && grep -q \"unknown option '--frobnicate'\" err.txt"
+check "run --help" bash -c "'$SL' run --help | grep -q 'usage: slingshot run'"
+check "status --help" bash -c "'$SL' status --help | grep -q 'usage: slingshot status'"
+finish
