@@ -68,4 +68,33 @@ int sl_skills_generate(const sl_skills_lang *L, sl_rng *rng, int32_t *tokens, si
  * Writes p[0..V). Returns SL_ERR_ARG if the prefix is impossible under the language. */
 int sl_skills_next_dist(const sl_skills_lang *L, const int32_t *prefix, int len, double *p);
 
+/* ---- Added with the implementation (src/lang/skills.c). ---- */
+
+#define SL_SKILLS_MAX_SIZE 65536 /* largest M and largest S */
+/* Largest S * M: the maps are int32, so this is 4 GiB. */
+#define SL_SKILLS_MAX_MAP_ENTRIES ((int64_t)1 << 30)
+/* H(tuple | arity = k) with zipf > 0 is enumerated exactly while the number of ordered skill
+ * prefixes of length < k (sum_{j<k} S!/(S-j)!) is at most this; above it, Monte Carlo. */
+#define SL_SKILLS_ENUM_LIMIT 20000000
+#define SL_SKILLS_MC_SAMPLES 200000
+/* An upper bound on the pieces (complete or cut) in a stream of n tokens: the first starts at 1
+ * and each has at least 4 tokens. Size the pieces array of sl_skills_generate with it. In
+ * sl_skills_generate, *n_pieces is the number recorded (at most max_pieces); pieces past
+ * max_pieces are generated but not recorded. A language must come from sl_skills_create (its
+ * sampling tables live past the end of skill_w). */
+#define SL_SKILLS_MAX_PIECES(n) ((size_t)(n) / 4 + 1)
+
+typedef enum sl_skills_entropy_method {
+  SL_SKILLS_ENTROPY_AUTO = 0,   /* closed form if zipf = 0, else enumeration if small, else MC */
+  SL_SKILLS_ENTROPY_CLOSED = 1, /* log2(S!/(S-k)!); zipf must be 0 */
+  SL_SKILLS_ENTROPY_ENUM = 2,   /* exact enumeration of ordered prefixes, any size (may be slow) */
+  SL_SKILLS_ENTROPY_MC = 3      /* Monte Carlo with a fixed seed; *stderr_bits is its error */
+} sl_skills_entropy_method;
+
+/* H(ordered skill tuple | arity = k) in bits for 1 <= k <= k_max, by the given method.
+ * *stderr_bits (may be NULL) is 0 for the exact methods and the standard error for MC. The result
+ * depends on (S, zipf, k) only, never on the language seed. Not collective. */
+int sl_skills_tuple_entropy(const sl_skills_lang *L, int k, int method, double *bits,
+                            double *stderr_bits);
+
 #endif
