@@ -53,6 +53,13 @@ typedef struct sl_config {
     int points;     /* evaluations along the loss curve */
   } eval;
   struct {
+    int n_ngrams;
+    int64_t ngrams[SL_CONFIG_MAX_LIST]; /* n-gram lengths whose distinct counts are measured */
+    int prefixes;                       /* log-spaced corpus prefixes where U is measured */
+    char method[SL_CONFIG_NAME];        /* "exact" or "hll" */
+    int hll_p;                          /* HyperLogLog precision */
+  } unique;
+  struct {
     sl_axis n_params, d_tokens;
     int n_seeds;
     int64_t seeds[SL_CONFIG_MAX_LIST];

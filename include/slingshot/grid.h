@@ -15,20 +15,7 @@
 
 #include "slingshot/config.h"
 #include "slingshot/model.h"
-
-typedef struct sl_cell {
-  int64_t index;
-  double n_target;       /* the grid's N */
-  int64_t d_tokens;      /* D */
-  int64_t seed;          /* the grid seed (value, not position) */
-  int seed_pos, variant; /* positions on their axes */
-  sl_model_spec spec;    /* shape chosen from n_target */
-  size_t n_params, n_params_no_embed;
-  double flops_per_token; /* training FLOPs per predicted token */
-  int64_t steps;          /* optimiser steps */
-  int64_t tokens_trained; /* predicted tokens seen in training: steps * batch * targets/row */
-  double cost;            /* 6 * N_no_embed * tokens_trained: the scheduler's weight */
-} sl_cell;
+#include "slingshot/train.h"
 
 typedef struct sl_grid {
   int64_t n_cells;

@@ -12,9 +12,23 @@
 #include <stdint.h>
 
 #include "slingshot/config.h"
-#include "slingshot/grid.h"
 #include "slingshot/lang.h"
 #include "slingshot/model.h"
+
+/* A cell of the grid: what to train. Its index is its position in the grid's expansion order. */
+typedef struct sl_cell {
+  int64_t index;
+  double n_target;       /* the grid's N */
+  int64_t d_tokens;      /* D */
+  int64_t seed;          /* the grid seed (value, not position) */
+  int seed_pos, variant; /* positions on their axes */
+  sl_model_spec spec;    /* shape chosen from n_target */
+  size_t n_params, n_params_no_embed;
+  double flops_per_token; /* training FLOPs per predicted token */
+  int64_t steps;          /* optimiser steps */
+  int64_t tokens_trained; /* predicted tokens seen in training: steps * batch * targets/row */
+  double cost;            /* 6 * N_no_embed * tokens_trained: the scheduler's weight */
+} sl_cell;
 
 enum { SL_CELL_TODO = 0, SL_CELL_DONE = 1, SL_CELL_DIVERGED = 2, SL_CELL_FAILED = -1 };
 
@@ -27,17 +41,25 @@ typedef struct sl_cell_result {
   double excess_loss;    /* val_loss - entropy */
   int64_t steps, tokens_trained;
   double wall_s;
-  int n_points;         /* = eval.points */
-  double *curve_loss;   /* [n_points] held-out loss after curve_tokens of training */
-  double *curve_tokens; /* [n_points] */
+  int n_points;             /* = eval.points */
+  double *curve_loss;       /* [n_points] held-out loss after curve_tokens of training */
+  double *curve_tokens;     /* [n_points] */
+  int n_prefixes, n_ngrams; /* unique-sequence counts (SCIENCE.md section 2) */
+  double *unique_pieces;    /* [n_prefixes] distinct pieces in the first prefix_tokens[j] tokens */
+  double *unique_ngrams;    /* [n_ngrams x n_prefixes] distinct n-grams, same prefixes */
   char error[256];
 } sl_cell_result;
 
-int sl_cell_result_alloc(sl_cell_result *r, int n_points);
+int sl_cell_result_alloc(sl_cell_result *r, int n_points, int n_prefixes, int n_ngrams);
 void sl_cell_result_free(sl_cell_result *r);
 
 /* Called now and then during training with the tokens processed since the last call. */
 typedef void (*sl_train_hook)(void *ctx, int64_t tokens);
+
+/* The corpus prefixes at which unique sequences are counted, the same for every cell (corpora are
+ * nested): unique.prefixes log-spaced lengths from min(D_min, max(100, D_max / 1000)) to D_max.
+ * out has room for unique.prefixes values; a cell counts those not beyond its D (NaN after). */
+int sl_unique_prefixes(const sl_config *cfg, int64_t *out);
 
 /* The skills-language parameters of a config. */
 void sl_config_skills_params(const sl_config *cfg, sl_skills_params *p);

@@ -248,7 +248,8 @@ int sl_cmd_run(int argc, char **argv, MPI_Comm comm) {
   progress prog = {
       .sched = sched, .rank = rank, .tty = isatty(2), .t0 = sl_wtime(), .interval = a.progress};
   prog.n_total = sl_sched_total(sched, &prog.total_cost);
-  SL_CALL_GOTO(sl_cell_result_alloc(&cr, cfg.eval.points), done);
+  SL_CALL_GOTO(sl_cell_result_alloc(&cr, cfg.eval.points, cfg.unique.prefixes, cfg.unique.n_ngrams),
+               done);
 
   int local_err = SL_OK;
   for (;;) {

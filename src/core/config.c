@@ -85,6 +85,14 @@ static const key SCHEMA[] = {
      "held-out tokens for the validation loss"},
     {"eval.points", K_INT, 2, 1000, NULL, "8", OFF(eval.points), NOCOUNT,
      "evaluations along the loss curve"},
+    {"unique.ngrams", K_I64S, 1, 64, NULL, "[4, 8, 16]", OFF(unique.ngrams), OFF(unique.n_ngrams),
+     "n-gram lengths whose distinct counts U(D) are measured"},
+    {"unique.prefixes", K_INT, 2, 64, NULL, "8", OFF(unique.prefixes), NOCOUNT,
+     "log-spaced corpus prefixes at which U(D) is measured"},
+    {"unique.method", K_STR, 0, 0, "exact|hll", "\"exact\"", OFF(unique.method), NOCOUNT,
+     "exact hash set, or HyperLogLog for corpora too large for memory"},
+    {"unique.hll_p", K_INT, 4, 18, NULL, "14", OFF(unique.hll_p), NOCOUNT,
+     "HyperLogLog precision p (relative error 1.04/sqrt(2^p))"},
     {"grid.n_params", K_AXIS, 100, 1e10, NULL, NULL, OFF(grid.n_params), NOCOUNT,
      "target model sizes N: a list, or { from; to; count; } log-spaced"},
     {"grid.d_tokens", K_AXIS, 100, 1e12, NULL, NULL, OFF(grid.d_tokens), NOCOUNT,
@@ -96,7 +104,7 @@ static const key SCHEMA[] = {
 };
 #define N_SCHEMA (sizeof SCHEMA / sizeof SCHEMA[0])
 
-static const char *GROUPS[] = {"language", "model", "train", "eval", "grid"};
+static const char *GROUPS[] = {"language", "model", "train", "eval", "unique", "grid"};
 #define N_GROUPS (sizeof GROUPS / sizeof GROUPS[0])
 
 /* ------------------------------------------------------------------ problem list */
@@ -531,6 +539,10 @@ int sl_config_parse(const char *text, const char *origin, sl_config *cfg) {
               cfg->grid.d_tokens.v[i], cfg->model.context, 2 * (cfg->model.context + 1));
       break;
     }
+  for (int i = 0; i < cfg->unique.n_ngrams; i++)
+    for (int j = 0; j < i; j++)
+      if (cfg->unique.ngrams[i] == cfg->unique.ngrams[j])
+        problem(&p, 0, "unique.ngrams lists %lld twice", (long long)cfg->unique.ngrams[i]);
   for (int i = 0; i < cfg->grid.n_seeds; i++)
     for (int j = 0; j < i; j++)
       if (cfg->grid.seeds[i] == cfg->grid.seeds[j])

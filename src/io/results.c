@@ -21,10 +21,11 @@
 
 /* Every dataset of the file: its path, element type, width (0: one value per cell) and meaning. */
 typedef enum { T_F64, T_I64, T_I8, T_STR } dtype;
+enum { W_CURVE = 1, W_PREFIX = 2 };
 typedef struct column {
   const char *path;
   dtype t;
-  int wide; /* 1: [cells x eval.points] */
+  int wide; /* 0: [cells]; W_CURVE: [cells x eval.points]; W_PREFIX: [cells x prefixes] */
   const char *units, *description;
 } column;
 
@@ -61,6 +62,7 @@ enum {
   C_DIVERGED,
   K_LOSS,
   K_TOKENS,
+  U_PIECES,
   N_COLUMNS
 };
 
@@ -112,19 +114,32 @@ static const column COLUMNS[N_COLUMNS] = {
     [C_RANK] = {"/cells/rank", T_I64, 0, "1", "MPI rank that ran the cell"},
     [C_DIVERGED] = {"/cells/diverged_step", T_I64, 0, "steps",
                     "first step with a non-finite loss or gradient, -1 if none"},
-    [K_LOSS] = {"/curves/loss", T_F64, 1, "nats/token",
+    [K_LOSS] = {"/curves/loss", T_F64, W_CURVE, "nats/token",
                 "held-out loss along training, [cell, point]"},
-    [K_TOKENS] = {"/curves/tokens", T_F64, 1, "tokens",
+    [K_TOKENS] = {"/curves/tokens", T_F64, W_CURVE, "tokens",
                   "training tokens processed at each curve point, [cell, point]"},
+    [U_PIECES] = {"/unique/pieces", T_F64, W_PREFIX, "pieces",
+                  "distinct text pieces wholly inside the first prefix_tokens[j] tokens of the "
+                  "cell's corpus, [cell, prefix]; NaN beyond D"},
 };
+
+#define MAX_NGRAMS SL_CONFIG_MAX_LIST
 
 struct sl_results {
   hid_t file;
   hid_t dset[N_COLUMNS];
+  hid_t ngram_dset[MAX_NGRAMS]; /* /unique/ngrams_L, [cells x prefixes] */
+  hid_t prefix_dset;            /* /unique/prefix_tokens [prefixes] (only while creating) */
   hid_t str_type;
   int64_t n_cells;
-  int points;
+  int points, prefixes, n_ngrams;
+  int hll_p; /* 0: exact counts */
+  int ngram_len[MAX_NGRAMS];
 };
+
+static int width(const sl_results *r, int wide) {
+  return wide == W_CURVE ? r->points : wide == W_PREFIX ? r->prefixes : 1;
+}
 
 /* ------------------------------------------------------------------ attributes */
 
@@ -222,16 +237,36 @@ static int make_string_type(sl_results *r) {
   return SL_OK;
 }
 
+/* A float64 dataset [rows] or [rows x cols] (cols > 0), allocated now and NaN-filled. */
+static int create_f64(sl_results *r, const char *path, int64_t rows, int cols, const char *units,
+                      const char *description, hid_t *out) {
+  hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols};
+  hid_t sp = H5Screate_simple(cols > 0 ? 2 : 1, dims, NULL);
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
+  H5Pset_fill_time(dcpl, H5D_FILL_TIME_ALLOC);
+  double nan = NAN;
+  H5Pset_fill_value(dcpl, H5T_NATIVE_DOUBLE, &nan);
+  hid_t d = H5Dcreate2(r->file, path, H5T_IEEE_F64LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  H5Pclose(dcpl);
+  H5Sclose(sp);
+  SL_CHECK(d >= 0, SL_ERR_HDF5, "cannot create dataset %s", path);
+  *out = d;
+  SL_CALL(attr_str(d, "units", units));
+  SL_CALL(attr_str(d, "description", description));
+  return SL_OK;
+}
+
 static int create_datasets(sl_results *r) {
-  const char *groups[] = {"/grid", "/cells", "/curves"};
-  for (int g = 0; g < 3; g++) {
+  const char *groups[] = {"/grid", "/cells", "/curves", "/unique"};
+  for (int g = 0; g < 4; g++) {
     hid_t id = H5Gcreate2(r->file, groups[g], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     SL_CALL_HDF5(id);
     H5Gclose(id);
   }
   for (int c = 0; c < N_COLUMNS; c++) {
     const column *col = &COLUMNS[c];
-    hsize_t dims[2] = {(hsize_t)r->n_cells, (hsize_t)r->points};
+    hsize_t dims[2] = {(hsize_t)r->n_cells, (hsize_t)width(r, col->wide)};
     hid_t sp = H5Screate_simple(col->wide ? 2 : 1, dims, NULL);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     /* Allocated now, so later row writes change no metadata (see results.h). */
@@ -250,6 +285,26 @@ static int create_datasets(sl_results *r) {
     SL_CALL(attr_str(d, "units", col->units));
     SL_CALL(attr_str(d, "description", col->description));
   }
+  SL_CALL(create_f64(r, "/unique/prefix_tokens", r->prefixes, 0, "tokens",
+                     "corpus prefix lengths at which unique sequences are counted (shared by all "
+                     "cells: corpora are nested across D)",
+                     &r->prefix_dset));
+  hid_t ug = H5Gopen2(r->file, "/unique", H5P_DEFAULT);
+  SL_CALL_HDF5(ug);
+  int e1 = attr_str(ug, "method", r->hll_p > 0 ? "hll" : "exact");
+  int e2 = attr_i64(ug, "hll_p", r->hll_p);
+  int e3 = attr_f64(ug, "hll_rel_stderr", r->hll_p > 0 ? 1.04 / sqrt(pow(2.0, r->hll_p)) : 0.0);
+  H5Gclose(ug);
+  SL_CHECK(!e1 && !e2 && !e3, SL_ERR_HDF5, "cannot write the attributes of /unique");
+  for (int g = 0; g < r->n_ngrams; g++) {
+    char path[64], desc[200];
+    snprintf(path, sizeof path, "/unique/ngrams_%d", r->ngram_len[g]);
+    snprintf(desc, sizeof desc,
+             "distinct %d-grams wholly inside the first prefix_tokens[j] tokens of the cell's "
+             "corpus, [cell, prefix]; NaN beyond D",
+             r->ngram_len[g]);
+    SL_CALL(create_f64(r, path, r->n_cells, r->prefixes, "n-grams", desc, &r->ngram_dset[g]));
+  }
   return SL_OK;
 }
 
@@ -260,21 +315,39 @@ static int open_datasets(sl_results *r, const char *path) {
     r->dset[c] = H5Dopen2(r->file, COLUMNS[c].path, H5P_DEFAULT);
     SL_CHECK(r->dset[c] >= 0, SL_ERR_HDF5, "cannot open %s in %s", COLUMNS[c].path, path);
   }
+  for (int g = 0; g < r->n_ngrams; g++) {
+    char name[64];
+    snprintf(name, sizeof name, "/unique/ngrams_%d", r->ngram_len[g]);
+    r->ngram_dset[g] = H5Dopen2(r->file, name, H5P_DEFAULT);
+    SL_CHECK(r->ngram_dset[g] >= 0, SL_ERR_FORMAT, "%s has no dataset %s", path, name);
+  }
   return SL_OK;
 }
 
-/* Writes [start, start+count) rows of column c from buf (independent transfer). */
-static int write_rows(sl_results *r, int c, int64_t start, int64_t count, const void *buf) {
-  const column *col = &COLUMNS[c];
-  hid_t fs = H5Dget_space(r->dset[c]);
-  hsize_t off[2] = {(hsize_t)start, 0}, cnt[2] = {(hsize_t)count, (hsize_t)r->points};
+/* Writes [start, start+count) rows of a dataset [rows] (cols 0) or [rows x cols] from buf with
+ * an independent transfer. */
+static int write_dset(hid_t d, hid_t type, int cols, int64_t start, int64_t count,
+                      const void *buf) {
+  hid_t fs = H5Dget_space(d);
+  hsize_t off[2] = {(hsize_t)start, 0}, cnt[2] = {(hsize_t)count, (hsize_t)cols};
   H5Sselect_hyperslab(fs, H5S_SELECT_SET, off, NULL, cnt, NULL);
-  hid_t ms = H5Screate_simple(col->wide ? 2 : 1, cnt, NULL);
-  herr_t w = H5Dwrite(r->dset[c], mem_type(r, col->t), ms, fs, H5P_DEFAULT, buf);
+  hid_t ms = H5Screate_simple(cols > 0 ? 2 : 1, cnt, NULL);
+  herr_t w = H5Dwrite(d, type, ms, fs, H5P_DEFAULT, buf);
   H5Sclose(ms);
   H5Sclose(fs);
-  SL_CHECK(w >= 0, SL_ERR_HDF5, "writing %s rows %lld..%lld failed (disk full?)", col->path,
-           (long long)start, (long long)(start + count - 1));
+  if (w < 0) {
+    char name[256] = "?";
+    H5Iget_name(d, name, sizeof name);
+    return SL_ERROR(SL_ERR_HDF5, "writing %s rows %lld..%lld failed (disk full?)", name,
+                    (long long)start, (long long)(start + count - 1));
+  }
+  return SL_OK;
+}
+
+static int write_rows(sl_results *r, int c, int64_t start, int64_t count, const void *buf) {
+  const column *col = &COLUMNS[c];
+  SL_CALL(write_dset(r->dset[c], mem_type(r, col->t), col->wide ? width(r, col->wide) : 0, start,
+                     count, buf));
   return SL_OK;
 }
 
@@ -282,8 +355,8 @@ static int write_rows(sl_results *r, int c, int64_t start, int64_t count, const 
 static int write_grid(sl_results *r, const sl_run_info *info) {
   const sl_grid *g = info->grid;
   const int64_t n = g->n_cells;
-  double *f = malloc(sizeof(double) * (size_t)n);
-  int64_t *v = malloc(sizeof(int64_t) * (size_t)n);
+  double *f = calloc((size_t)n, sizeof(double));
+  int64_t *v = calloc((size_t)n, sizeof(int64_t));
   char *s = calloc((size_t)n, SL_RESULTS_ERROR_LEN);
   int err = SL_OK;
   SL_CHECK_GOTO(f && v && s, SL_ERR_NOMEM, done, "out of memory writing the grid of %lld cells",
@@ -317,6 +390,14 @@ static int write_grid(sl_results *r, const sl_run_info *info) {
     snprintf(s + i * SL_RESULTS_ERROR_LEN, SL_RESULTS_ERROR_LEN, "%s",
              sl_model_family_name(g->cells[i].spec.family));
   SL_CALL_GOTO(write_rows(r, G_MODEL, 0, n, s), done);
+  if (r->prefix_dset >= 0) {
+    int64_t pre[64];
+    double pf[64];
+    SL_CALL_GOTO(sl_unique_prefixes(info->cfg, pre), done);
+    for (int j = 0; j < r->prefixes; j++)
+      pf[j] = (double)pre[j];
+    SL_CALL_GOTO(write_dset(r->prefix_dset, H5T_NATIVE_DOUBLE, 0, 0, r->prefixes, pf), done);
+  }
 done:
   free(f);
   free(v);
@@ -367,6 +448,20 @@ static int write_attributes(sl_results *r, const sl_run_info *info) {
 done:
   H5Gclose(lg);
   return err;
+}
+
+static void results_init(sl_results *r, const sl_run_info *info) {
+  r->n_cells = info->grid->n_cells;
+  r->points = info->cfg->eval.points;
+  r->prefixes = info->cfg->unique.prefixes;
+  r->n_ngrams = info->cfg->unique.n_ngrams;
+  for (int g = 0; g < r->n_ngrams; g++)
+    r->ngram_len[g] = (int)info->cfg->unique.ngrams[g];
+  r->hll_p = strcmp(info->cfg->unique.method, "hll") == 0 ? info->cfg->unique.hll_p : 0;
+  r->prefix_dset = -1;
+  r->file = -1;
+  for (int c = 0; c < N_COLUMNS; c++)
+    r->dset[c] = -1;
 }
 
 static hid_t parallel_fapl(MPI_Comm comm) {
@@ -422,11 +517,7 @@ int sl_results_create(const char *path, const sl_run_info *info, int force, MPI_
 
   sl_results *r;
   SL_ALLOC(r, 1);
-  r->n_cells = info->grid->n_cells;
-  r->points = info->cfg->eval.points;
-  r->file = -1;
-  for (int c = 0; c < N_COLUMNS; c++)
-    r->dset[c] = -1;
+  results_init(r, info);
   SL_CALL_GOTO(make_string_type(r), fail);
   hid_t fapl = parallel_fapl(comm);
   SL_CHECK_GOTO(fapl >= 0, SL_ERR_HDF5, fail, "cannot set up MPI-IO file access");
@@ -551,11 +642,7 @@ int sl_results_resume(const char *path, const sl_run_info *info, MPI_Comm comm, 
 
   sl_results *r;
   SL_ALLOC(r, 1);
-  r->n_cells = n;
-  r->points = info->cfg->eval.points;
-  r->file = -1;
-  for (int c = 0; c < N_COLUMNS; c++)
-    r->dset[c] = -1;
+  results_init(r, info);
   SL_CALL_GOTO(make_string_type(r), fail);
   hid_t fapl = parallel_fapl(comm);
   SL_CHECK_GOTO(fapl >= 0, SL_ERR_HDF5, fail, "cannot set up MPI-IO file access");
@@ -595,6 +682,10 @@ int sl_results_write_cell(sl_results *r, const sl_cell *cell, const sl_cell_resu
 #undef PUT_I64
   SL_CALL(write_rows(r, K_LOSS, i, 1, res->curve_loss));
   SL_CALL(write_rows(r, K_TOKENS, i, 1, res->curve_tokens));
+  SL_CALL(write_rows(r, U_PIECES, i, 1, res->unique_pieces));
+  for (int g = 0; g < r->n_ngrams; g++)
+    SL_CALL(write_dset(r->ngram_dset[g], H5T_NATIVE_DOUBLE, r->prefixes, i, 1,
+                       res->unique_ngrams + (size_t)g * r->prefixes));
   char msg[SL_RESULTS_ERROR_LEN] = {0};
   snprintf(msg, sizeof msg, "%s", res->error);
   SL_CALL(write_rows(r, G_ERROR, i, 1, msg));
@@ -608,6 +699,9 @@ int sl_results_close(sl_results *r) {
   if (!r) return SL_OK;
   for (int c = 0; c < N_COLUMNS; c++)
     if (r->dset[c] >= 0) H5Dclose(r->dset[c]);
+  for (int g = 0; g < r->n_ngrams; g++)
+    if (r->ngram_dset[g] > 0) H5Dclose(r->ngram_dset[g]);
+  if (r->prefix_dset > 0) H5Dclose(r->prefix_dset);
   if (r->str_type >= 0 && r->str_type != 0) H5Tclose(r->str_type);
   herr_t e = r->file >= 0 ? H5Fclose(r->file) : 0;
   free(r);

@@ -5,22 +5,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "slingshot/corpus.h"
 #include "slingshot/error.h"
 #include "slingshot/optim.h"
 #include "slingshot/rng.h"
 #include "slingshot/timer.h"
 
-int sl_cell_result_alloc(sl_cell_result *r, int n_points) {
+int sl_cell_result_alloc(sl_cell_result *r, int n_points, int n_prefixes, int n_ngrams) {
   memset(r, 0, sizeof *r);
   r->n_points = n_points;
+  r->n_prefixes = n_prefixes;
+  r->n_ngrams = n_ngrams;
   SL_ALLOC(r->curve_loss, n_points);
   SL_ALLOC(r->curve_tokens, n_points);
+  SL_ALLOC(r->unique_pieces, n_prefixes);
+  SL_ALLOC(r->unique_ngrams, (size_t)n_prefixes * n_ngrams);
   return SL_OK;
 }
 
 void sl_cell_result_free(sl_cell_result *r) {
   free(r->curve_loss);
   free(r->curve_tokens);
+  free(r->unique_pieces);
+  free(r->unique_ngrams);
   memset(r, 0, sizeof *r);
 }
 
@@ -33,6 +40,47 @@ void sl_config_skills_params(const sl_config *cfg, sl_skills_params *p) {
     p->arity_weights[k] = cfg->language.arity_weights[k];
   p->zipf = cfg->language.zipf;
   p->random_functions = strcmp(cfg->language.skill_maps, "function") == 0;
+}
+
+int sl_unique_prefixes(const sl_config *cfg, int64_t *out) {
+  double dmin = cfg->grid.d_tokens.v[0], dmax = dmin;
+  for (int i = 1; i < cfg->grid.d_tokens.n; i++) {
+    if (cfg->grid.d_tokens.v[i] < dmin) dmin = cfg->grid.d_tokens.v[i];
+    if (cfg->grid.d_tokens.v[i] > dmax) dmax = cfg->grid.d_tokens.v[i];
+  }
+  double lo = dmax / 1000 > 100 ? dmax / 1000 : 100;
+  if (dmin < lo) lo = dmin;
+  int count = cfg->unique.prefixes;
+  if (dmax - lo < count - 1) lo = dmax - (count - 1); /* a tiny grid: consecutive lengths */
+  SL_CALL(sl_corpus_log_prefixes((int64_t)dmax, count, (int64_t)(lo < 1 ? 1 : lo), out));
+  return SL_OK;
+}
+
+/* U(D) of the cell's corpus at the shared prefixes not beyond its D (SCIENCE.md section 2). */
+static int count_unique(const sl_config *cfg, const int32_t *corpus, int64_t D,
+                        const sl_piece *pieces, size_t n_pieces, sl_cell_result *res) {
+  const int P = res->n_prefixes, G = res->n_ngrams;
+  int64_t prefixes[64];
+  int lengths[SL_CONFIG_MAX_LIST];
+  SL_CALL(sl_unique_prefixes(cfg, prefixes));
+  int n_in = 0;
+  while (n_in < P && prefixes[n_in] <= D)
+    n_in++;
+  for (int g = 0; g < G; g++)
+    lengths[g] = (int)cfg->unique.ngrams[g];
+  for (int j = 0; j < P; j++)
+    res->unique_pieces[j] = NAN;
+  for (int j = 0; j < P * G; j++)
+    res->unique_ngrams[j] = NAN;
+  if (n_in == 0) return SL_OK;
+  double ngrams[SL_CONFIG_MAX_LIST * 64];
+  SL_CALL(sl_corpus_count_unique(corpus, (size_t)D, pieces, n_pieces, lengths, G, prefixes, n_in,
+                                 strcmp(cfg->unique.method, "hll") == 0, cfg->unique.hll_p,
+                                 res->unique_pieces, ngrams));
+  for (int g = 0; g < G; g++)
+    for (int j = 0; j < n_in; j++)
+      res->unique_ngrams[g * P + j] = ngrams[g * n_in + j];
+  return SL_OK;
 }
 
 static uint64_t stream_seed(const sl_config *cfg, int64_t index, const char *name) {
@@ -85,6 +133,8 @@ int sl_train_cell(const sl_config *cfg, const sl_cell *cell, sl_train_hook hook,
   sl_model *m = NULL;
   sl_optim *opt = NULL;
   int32_t *corpus = NULL, *val = NULL, *rows = NULL;
+  sl_piece *pieces = NULL;
+  size_t n_pieces = 0;
   const int T = cell->spec.T, B = cell->spec.B;
   const int64_t D = cell->d_tokens, n_val = cfg->eval.tokens;
 
@@ -103,12 +153,20 @@ int sl_train_cell(const sl_config *cfg, const sl_cell *cell, sl_train_hook hook,
   SL_ALLOC(corpus, D);
   SL_ALLOC(val, n_val);
   SL_ALLOC(rows, (size_t)B * (T + 1));
+  SL_ALLOC(pieces, SL_SKILLS_MAX_PIECES(D));
   sl_rng rng;
   sl_rng_stream(&rng, (uint64_t)cfg->seed, (uint64_t)cell->seed, "corpus");
-  SL_CALL_GOTO(sl_skills_generate(lang, &rng, corpus, (size_t)D, NULL, 0, NULL), done);
+  SL_CALL_GOTO(
+      sl_skills_generate(lang, &rng, corpus, (size_t)D, pieces, SL_SKILLS_MAX_PIECES(D), &n_pieces),
+      done);
   sl_rng_stream(&rng, (uint64_t)cfg->seed, (uint64_t)cell->seed, "val");
   SL_CALL_GOTO(sl_skills_generate(lang, &rng, val, (size_t)n_val, NULL, 0, NULL), done);
   sl_timer_stop("data");
+  sl_timer_start("unique");
+  SL_CALL_GOTO(count_unique(cfg, corpus, D, pieces, n_pieces, res), done);
+  sl_timer_stop("unique");
+  free(pieces);
+  pieces = NULL;
 
   /* Model and optimiser. */
   SL_CALL_GOTO(sl_model_create(&cell->spec, &m), done);
@@ -198,5 +256,6 @@ done:
   free(corpus);
   free(val);
   free(rows);
+  free(pieces);
   return err;
 }
