@@ -47,6 +47,8 @@ typedef struct sl_config {
     int warmup;
     double weight_decay, beta1, beta2, eps, momentum, grad_clip, epochs;
     int min_steps, max_steps;
+    int n_decay_groups;
+    char decay_groups[SL_CONFIG_MAX_LIST][SL_CONFIG_NAME]; /* matrices, embeddings, biases, norms */
   } train;
   struct {
     int64_t tokens; /* held-out tokens for the validation loss */

@@ -20,6 +20,19 @@
 
 typedef enum sl_model_family { SL_MODEL_MLP = 0, SL_MODEL_GPT = 1 } sl_model_family;
 
+/* Parameter groups, for choosing where weight decay applies (train.decay_groups). */
+typedef enum sl_param_group {
+  SL_PARAM_MATRIX = 0, /* matmul weights, an untied output head */
+  SL_PARAM_EMBED = 1,  /* token and position embeddings */
+  SL_PARAM_BIAS = 2,   /* biases */
+  SL_PARAM_NORM = 3    /* LayerNorm gains and biases */
+} sl_param_group;
+/* A set of groups: bit (1 << group). SL_DECAY_EXPLICIT marks a set given on purpose, so that an
+ * empty set (no decay anywhere) differs from 0, which means the default: matrices and
+ * embeddings, not biases or norms. */
+#define SL_DECAY_EXPLICIT 0x80u
+#define SL_DECAY_DEFAULT ((1u << SL_PARAM_MATRIX) | (1u << SL_PARAM_EMBED))
+
 typedef struct sl_model_spec {
   sl_model_family family;
   int V;       /* vocabulary */
@@ -30,6 +43,7 @@ typedef struct sl_model_spec {
   int n_layer; /* MLP: hidden layers (1 for now); GPT: blocks. 0 = chosen from target N */
   int n_head;  /* GPT: heads (C % n_head == 0). 0 = chosen from target N */
   int tied;    /* GPT: output head tied to the token embedding */
+  unsigned decay_groups; /* groups that weight decay applies to (0: SL_DECAY_DEFAULT) */
 } sl_model_spec;
 
 struct sl_model;
@@ -45,7 +59,7 @@ typedef struct sl_model_ops {
   int (*shape_from_target)(sl_model_spec *s, double target_n);
   /* Training FLOPs per predicted token: 6N (non-embedding) plus attention where there is any. */
   double (*flops_per_token)(const sl_model_spec *s);
-  int (*setup)(struct sl_model *m); /* allocate activations, set the decay mask */
+  int (*setup)(struct sl_model *m); /* allocate activations, set the parameter groups */
   int (*init)(struct sl_model *m, sl_rng *rng);
   int (*forward)(struct sl_model *m, const int32_t *tokens, int B, float *loss);
   int (*backward)(struct sl_model *m, const int32_t *tokens, int B);
@@ -60,7 +74,8 @@ typedef struct sl_model {
   int targets_per_row; /* MLP 1, GPT T */
   float *params;       /* [N] */
   float *grads;        /* [N] */
-  uint8_t *decay;      /* [N] 1 where weight decay applies (default: matrices, not norms/biases) */
+  uint8_t *group;      /* [N] the sl_param_group of every parameter (set by setup) */
+  uint8_t *decay;      /* [N] 1 where weight decay applies: the groups in spec.decay_groups */
   float *probs;        /* after forward: [B x targets_per_row x V] softmax probabilities */
   void *impl;
 } sl_model;

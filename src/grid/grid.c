@@ -30,7 +30,13 @@ int sl_grid_expand(const sl_config *cfg, int V, sl_grid *grid) {
                               .C = cfg->model.width,
                               .n_layer = cfg->model.layers,
                               .n_head = cfg->model.heads,
-                              .tied = cfg->model.tied};
+                              .tied = cfg->model.tied,
+                              .decay_groups = SL_DECAY_EXPLICIT};
+        static const char *group_names[] = {"matrices", "embeddings", "biases", "norms"};
+        for (int d = 0; d < cfg->train.n_decay_groups; d++)
+          for (unsigned gi = 0; gi < 4; gi++)
+            if (strcmp(cfg->train.decay_groups[d], group_names[gi]) == 0)
+              spec.decay_groups |= 1u << gi;
         int err = sl_model_shape_from_target(&spec, cfg->grid.n_params.v[i]);
         if (err) {
           sl_grid_free(grid);

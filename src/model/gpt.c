@@ -591,19 +591,26 @@ static int gpt_setup(sl_model *m) {
   SL_CHECK(nw == m->n_params && ng == m->n_params, SL_ERR_INTERNAL,
            "GPT views cover %zu of %zu parameters", nw, m->n_params);
 
-  /* Decay mask: the embeddings, the head and the four matmul weights of each block. */
-  memset(m->decay, 0, m->n_params);
-#define GPT_DECAY(ptr, n) memset(m->decay + ((ptr)-m->params), 1, (n))
-  GPT_DECAY(p->w.wte, V * C);
-  GPT_DECAY(p->w.wpe, T * C);
+  /* Groups: LayerNorm gains and biases are norms, the other vectors biases, wte and wpe
+   * embeddings, the matmul weights and an untied head matrices. */
+  memset(m->group, SL_PARAM_BIAS, m->n_params);
+#define GPT_GROUP(ptr, n, grp) memset(m->group + ((ptr)-m->params), (grp), (n))
+  GPT_GROUP(p->w.wte, V * C, SL_PARAM_EMBED);
+  GPT_GROUP(p->w.wpe, T * C, SL_PARAM_EMBED);
   for (size_t l = 0; l < L; l++) {
-    GPT_DECAY(p->w.block[l].qkv_w, 3 * C * C);
-    GPT_DECAY(p->w.block[l].proj_w, C * C);
-    GPT_DECAY(p->w.block[l].fc_w, 4 * C * C);
-    GPT_DECAY(p->w.block[l].fcproj_w, 4 * C * C);
+    GPT_GROUP(p->w.block[l].ln1_g, C, SL_PARAM_NORM);
+    GPT_GROUP(p->w.block[l].ln1_b, C, SL_PARAM_NORM);
+    GPT_GROUP(p->w.block[l].ln2_g, C, SL_PARAM_NORM);
+    GPT_GROUP(p->w.block[l].ln2_b, C, SL_PARAM_NORM);
+    GPT_GROUP(p->w.block[l].qkv_w, 3 * C * C, SL_PARAM_MATRIX);
+    GPT_GROUP(p->w.block[l].proj_w, C * C, SL_PARAM_MATRIX);
+    GPT_GROUP(p->w.block[l].fc_w, 4 * C * C, SL_PARAM_MATRIX);
+    GPT_GROUP(p->w.block[l].fcproj_w, 4 * C * C, SL_PARAM_MATRIX);
   }
-  if (!p->tied) GPT_DECAY(p->w.head_w, V * C);
-#undef GPT_DECAY
+  GPT_GROUP(p->w.lnf_g, C, SL_PARAM_NORM);
+  GPT_GROUP(p->w.lnf_b, C, SL_PARAM_NORM);
+  if (!p->tied) GPT_GROUP(p->w.head_w, V * C, SL_PARAM_MATRIX);
+#undef GPT_GROUP
 
   /* Activations, one arena: per block 16 BT C + 4 BT + B NH T^2 floats, plus the rest below. */
   const size_t per_block = 16 * BT * C + 4 * BT + B * NH * T * T;

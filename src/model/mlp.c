@@ -12,7 +12,8 @@
  *
  * Parameters, in this order in the flat buffer: emb, W1, b1, W2, b2, so
  *   N = V*C + T*C*H + H + H*V + V,   N_no_embed = N - V*C.
- * Weight decay applies to emb, W1 and W2, not to the biases. */
+ * Groups: emb is an embedding, W1 and W2 matrices, b1 and b2 biases (by default weight decay
+ * applies to the embedding and the matrices). */
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -158,12 +159,13 @@ static int mlp_setup(sl_model *m) {
   const size_t sizes[5] = {V * C, T * C * H, H, H * V, V};
   float **views[5] = {&p->emb, &p->w1, &p->b1, &p->w2, &p->b2};
   float **gviews[5] = {&p->demb, &p->dw1, &p->db1, &p->dw2, &p->db2};
-  const uint8_t decays[5] = {1, 1, 0, 1, 0};
+  const uint8_t groups[5] = {SL_PARAM_EMBED, SL_PARAM_MATRIX, SL_PARAM_BIAS, SL_PARAM_MATRIX,
+                             SL_PARAM_BIAS};
   size_t off = 0;
   for (size_t k = 0; k < 5; k++) {
     *views[k] = m->params + off;
     *gviews[k] = m->grads + off;
-    memset(m->decay + off, decays[k], sizes[k]);
+    memset(m->group + off, groups[k], sizes[k]);
     off += sizes[k];
   }
   SL_CHECK(off == m->n_params, SL_ERR_INTERNAL, "MLP views cover %zu of %zu parameters", off,

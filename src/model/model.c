@@ -100,11 +100,17 @@ int sl_model_create(const sl_model_spec *spec, sl_model **out) {
   m->params = sl_calloc(n, sizeof *m->params);
   m->grads = sl_calloc(n, sizeof *m->grads);
   m->decay = sl_calloc(n, sizeof *m->decay);
-  SL_CHECK_GOTO(m->params && m->grads && m->decay, SL_ERR_NOMEM, fail,
-                "out of memory allocating %zu parameters (x 9 B)", n);
+  m->group = sl_calloc(n, sizeof *m->group);
+  SL_CHECK_GOTO(m->params && m->grads && m->decay && m->group, SL_ERR_NOMEM, fail,
+                "out of memory allocating %zu parameters (x 10 B)", n);
   /* setup allocates the activations, fills the decay mask and sets targets_per_row; probs are
    * allocated after it because their size depends on targets_per_row. */
   SL_CALL_GOTO(ops->setup(m), fail);
+  /* Weight decay where the parameter's group is in the chosen set (default: matrices and
+   * embeddings). */
+  unsigned groups = spec->decay_groups ? spec->decay_groups : SL_DECAY_DEFAULT;
+  for (size_t i = 0; i < n; i++)
+    m->decay[i] = (uint8_t)((groups >> m->group[i]) & 1u);
   SL_CHECK_GOTO(m->targets_per_row >= 1, SL_ERR_INTERNAL, fail,
                 "%s setup did not set targets_per_row", ops->name);
   size_t n_probs = (size_t)spec->B * (size_t)m->targets_per_row * (size_t)spec->V;
@@ -160,6 +166,7 @@ void sl_model_destroy(sl_model *m) {
   free(m->params);
   free(m->grads);
   free(m->decay);
+  free(m->group);
   free(m->probs);
   free(m);
 }
