@@ -10,12 +10,12 @@
 #include <stddef.h>
 
 typedef struct sl_csv {
-  char *source;   /* the file name (or the name given to sl_csv_parse), for messages */
+  char *source; /* the file name (or the name given to sl_csv_parse), for messages */
   size_t n_cols;
-  size_t n_rows;  /* data rows, header excluded */
-  char **names;   /* [n_cols] column names */
-  char **cells;   /* [n_rows x n_cols] cell text, row-major */
-  size_t *line;   /* [n_rows] line number (1-based) of each row in the file */
+  size_t n_rows; /* data rows, header excluded */
+  char **names;  /* [n_cols] column names */
+  char **cells;  /* [n_rows x n_cols] cell text, row-major */
+  size_t *line;  /* [n_rows] line number (1-based) of each row in the file */
 } sl_csv;
 
 /* Reads the file at path. An empty file or one without a header is an error. */

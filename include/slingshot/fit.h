@@ -2,10 +2,11 @@
  * compute-optimal frontier, power-law helpers and the Kausik reconstruction (section 2).
  *
  * Families, chosen by name:
- *   "chinchilla"   L(N, D) = E + A / N^alpha + B / D^beta, Huber on log L, BFGS from the full
- *                  grid of starts, bootstrap intervals. COLLECTIVE over opt->comm: the starts and
- *                  the bootstrap resamples are shared among the ranks and the result is bitwise
- *                  the same at any rank count.
+ *   "chinchilla"   L(N, D) = E + A / N^alpha + B / D^beta, Huber on log L, BFGS2 from every
+ *                  start of the grid (each run screen_iter iterations, the polish_top best then
+ *                  continued to convergence), bootstrap intervals (percentile). COLLECTIVE over
+ *                  opt->comm: the starts and the bootstrap resamples are shared among the ranks
+ *                  and the result is bitwise the same at any rank count.
  *   "powerlaw"     y = c x^k, least squares in log-log, t intervals. Not collective.
  *   "sigmoid_log"  y = lo + (hi - lo) / (1 + exp(-(ln x - m) / w)), nonlinear least squares, t
  *                  intervals; lo and hi are fixed (0 and 1 by default) unless asked. Not
@@ -34,47 +35,48 @@ typedef struct sl_fit_data {
 } sl_fit_data;
 
 typedef struct sl_fit_options {
-  MPI_Comm comm;       /* chinchilla: the ranks sharing the work (MPI_COMM_SELF: serial) */
-  uint64_t seed;       /* bootstrap resample r uses the stream (seed, r) only */
-  size_t bootstrap;    /* chinchilla: resamples R (0: no intervals) */
-  size_t boot_starts;  /* chinchilla: perturbed starts per resample, besides the full optimum */
-  double huber_delta;  /* chinchilla: 1e-3 */
-  size_t max_iter;     /* chinchilla: BFGS iterations per start (polish and bootstrap) */
-  size_t screen_iter;  /* chinchilla: iterations of every grid start in the screening sweep */
-  size_t polish_top;   /* chinchilla: best screened starts polished up to max_iter */
-  double grad_tol;     /* chinchilla: stop when |gradient| < grad_tol */
-  double f_rel_tol;    /* chinchilla: or when f fell by < f_rel_tol f over 10 iterations */
-  double sigmoid_lo;   /* sigmoid_log: lower asymptote (start value if fitted) */
-  double sigmoid_hi;   /* sigmoid_log: upper asymptote (start value if fitted) */
-  int sigmoid_fit_lo;  /* sigmoid_log: 1 fits lo, 0 holds it at sigmoid_lo */
-  int sigmoid_fit_hi;  /* sigmoid_log: 1 fits hi, 0 holds it at sigmoid_hi */
+  MPI_Comm comm;      /* chinchilla: the ranks sharing the work (MPI_COMM_SELF: serial) */
+  uint64_t seed;      /* bootstrap resample r uses the stream (seed, r) only */
+  size_t bootstrap;   /* chinchilla: resamples R (0: no intervals) */
+  size_t boot_starts; /* chinchilla: perturbed starts per resample, besides the full optimum */
+  double huber_delta; /* chinchilla: 1e-3 */
+  size_t max_iter;    /* chinchilla: BFGS iterations per start (polish and bootstrap) */
+  size_t screen_iter; /* chinchilla: iterations of every grid start in the screening sweep */
+  size_t polish_top;  /* chinchilla: best screened starts polished up to max_iter */
+  double grad_tol;    /* chinchilla: stop when |gradient| < grad_tol */
+  double f_rel_tol;   /* chinchilla: or when f fell by < f_rel_tol f over 10 iterations */
+  double sigmoid_lo;  /* sigmoid_log: lower asymptote (start value if fitted) */
+  double sigmoid_hi;  /* sigmoid_log: upper asymptote (start value if fitted) */
+  int sigmoid_fit_lo; /* sigmoid_log: 1 fits lo, 0 holds it at sigmoid_lo */
+  int sigmoid_fit_hi; /* sigmoid_log: 1 fits hi, 0 holds it at sigmoid_hi */
 } sl_fit_options;
 
 /* Defaults: MPI_COMM_SELF, seed 1, bootstrap 1000, boot_starts 4, huber_delta 1e-3, max_iter
- * 1000, screen_iter 50, polish_top 16, grad_tol 1e-10, f_rel_tol 1e-10, sigmoid lo = 0 and hi = 1 held fixed. Not collective. */
+ * 1000, screen_iter 50, polish_top 16, grad_tol 1e-10, f_rel_tol 1e-10, sigmoid lo = 0 and hi = 1
+ * held fixed. Not collective. */
 void sl_fit_options_default(sl_fit_options *opt);
 
 /* A fit's parameters with standard errors and 95% intervals, and what it used. */
 typedef struct sl_fit_result {
   const char *family;
-  size_t n_params;                   /* reported parameters */
-  const char *const *names;          /* their names (static strings) */
-  double value[SL_FIT_MAX_PARAMS];   /* point estimates (full data) */
-  double se[SL_FIT_MAX_PARAMS];      /* standard errors (NaN when not estimable) */
-  double lo[SL_FIT_MAX_PARAMS];      /* 95% interval */
+  size_t n_params;                 /* reported parameters */
+  const char *const *names;        /* their names (static strings) */
+  double value[SL_FIT_MAX_PARAMS]; /* point estimates (full data) */
+  double se[SL_FIT_MAX_PARAMS];    /* standard errors (NaN when not estimable) */
+  double lo[SL_FIT_MAX_PARAMS];    /* 95% interval */
   double hi[SL_FIT_MAX_PARAMS];
-  int fixed[SL_FIT_MAX_PARAMS];      /* 1: held fixed, not fitted (se 0) */
-  double objective;                  /* the minimised objective at the estimate */
-  size_t n_points;                   /* given */
-  size_t n_used;                     /* fitted */
-  size_t n_dropped;                  /* n_points - n_used */
-  size_t *dropped;                   /* [n_dropped] indices of the dropped points (owned) */
-  size_t n_starts;                   /* starts tried (chinchilla) */
-  size_t best_start;                 /* index of the winning start in the grid */
-  size_t n_boot;                     /* bootstrap replicates kept */
-  size_t n_boot_failed;              /* bootstrap replicates without a finite optimum */
-  double *boot;                      /* [n_boot x n_params] replicates, in resample order (owned) */
-  char notes[SL_FIT_NOTES_LEN];      /* method, drops and their reasons, caveats */
+  int fixed[SL_FIT_MAX_PARAMS]; /* 1: held fixed, not fitted (se 0) */
+  double objective;             /* the minimised objective at the estimate */
+  size_t n_points;              /* given */
+  size_t n_used;                /* fitted */
+  size_t n_dropped;             /* n_points - n_used */
+  size_t *dropped;              /* [n_dropped] indices of the dropped points (owned) */
+  size_t n_starts;              /* starts tried (chinchilla) */
+  size_t best_start;            /* index of the winning start in the grid */
+  size_t n_boot;                /* bootstrap replicates kept */
+  size_t n_boot_failed;         /* bootstrap replicates without a finite optimum */
+  double *boot;                 /* [n_boot x n_params] replicates, in resample order (owned) */
+  char notes[SL_FIT_NOTES_LEN]; /* method, drops and their reasons, caveats */
 } sl_fit_result;
 
 /* A fit family. fit() fills res (which it initialises; free it with sl_fit_result_free), predict()
@@ -82,13 +84,12 @@ typedef struct sl_fit_result {
 typedef struct sl_fit_ops {
   const char *name;
   const char *formula;
-  size_t n_params;   /* reported parameters */
-  size_t n_free;     /* fitted parameters: a fit needs more points than this */
+  size_t n_params; /* reported parameters */
+  size_t n_free;   /* fitted parameters: a fit needs more points than this */
   const char *const *param_names;
-  size_t n_inputs;   /* 1 (x) or 2 (x, z) */
+  size_t n_inputs; /* 1 (x) or 2 (x, z) */
   int (*fit)(const sl_fit_data *data, const sl_fit_options *opt, sl_fit_result *res);
-  int (*predict)(const sl_fit_result *res, const double *x, const double *z, size_t n,
-                 double *out);
+  int (*predict)(const sl_fit_result *res, const double *x, const double *z, size_t n, double *out);
 } sl_fit_ops;
 
 extern const sl_fit_ops sl_fit_chinchilla_ops;
@@ -137,8 +138,8 @@ typedef struct sl_frontier_fit {
 
 int sl_frontier_from_fit(const sl_fit_result *chin, sl_frontier_fit *out);
 /* N_opt, D_opt and tokens per parameter D_opt / N_opt at compute C, with intervals. */
-int sl_frontier_fit_at(const sl_fit_result *chin, double C, sl_estimate *n_opt,
-                       sl_estimate *d_opt, sl_estimate *tokens_per_param);
+int sl_frontier_fit_at(const sl_fit_result *chin, double C, sl_estimate *n_opt, sl_estimate *d_opt,
+                       sl_estimate *tokens_per_param);
 
 /* Power law y = c x^k (family "powerlaw"): parameters k, c, log_c. Not collective. */
 enum { SL_PL_K, SL_PL_C, SL_PL_LOGC };

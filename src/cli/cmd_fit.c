@@ -43,8 +43,9 @@ static void fit_usage(FILE *f) {
           "  mpirun -np 4 slingshot fit --csv runs.csv\n");
 }
 
-static const char *const g_options[] = {"--csv",     "--n-col", "--d-col", "--c-col", "--loss-col",
-                                        "--bootstrap", "--seed",  "--bench", "--help"};
+static const char *const g_options[] = {"--csv",   "--n-col",    "--d-col",
+                                        "--c-col", "--loss-col", "--bootstrap",
+                                        "--seed",  "--bench",    "--help"};
 #define N_OPTIONS (sizeof g_options / sizeof g_options[0])
 
 /* Edit distance, for suggesting the nearest known option. */
@@ -158,13 +159,9 @@ static int fit_load(const fit_args *a, double **xs, size_t *n_out) {
   const size_t n = csv.n_rows;
   const char *cols[3] = {a->n_col, a->c_col ? a->c_col : a->d_col, a->loss_col};
   size_t idx;
-  for (size_t k = 0; k < 3; k++) /* every missing column reported before any cell */
+  for (size_t k = 0; k < 3; k++) /* a missing column is reported before any bad cell */
     SL_CALL_GOTO(sl_csv_column(&csv, cols[k], &idx), done);
-  SL_CHECK_GOTO(n > sl_fit_chinchilla_ops.n_free, SL_ERR_ARG, done,
-                "%s: %zu data rows, but the Chinchilla law has %zu parameters: it needs at least "
-                "%zu rows",
-                a->csv, n, sl_fit_chinchilla_ops.n_free, sl_fit_chinchilla_ops.n_free + 1);
-  v = sl_calloc(3 * n, sizeof *v);
+  v = sl_calloc(n > 0 ? 3 * n : 1, sizeof *v);
   SL_CHECK_GOTO(v != NULL, SL_ERR_NOMEM, done, "out of memory for %zu rows", n);
   for (size_t k = 0; k < 3; k++) {
     SL_CALL_GOTO(sl_csv_column_double(&csv, cols[k], v + k * n), done);
@@ -173,6 +170,10 @@ static int fit_load(const fit_args *a, double **xs, size_t *n_out) {
                     "%s:%zu: column '%s' must be positive, got %g", a->csv, csv.line[i], cols[k],
                     v[k * n + i]);
   }
+  SL_CHECK_GOTO(n > sl_fit_chinchilla_ops.n_free, SL_ERR_ARG, done,
+                "%s: %zu data rows, but the Chinchilla law has %zu parameters: it needs at least "
+                "%zu rows",
+                a->csv, n, sl_fit_chinchilla_ops.n_free, sl_fit_chinchilla_ops.n_free + 1);
   if (a->c_col) /* C = 6 N D */
     for (size_t i = 0; i < n; i++)
       v[n + i] = v[n + i] / (6.0 * v[i]);
@@ -186,8 +187,7 @@ done:
 }
 
 static void print_estimate(FILE *f, const char *name, const sl_estimate *e, const char *what) {
-  fprintf(f, "%-10s %14.6g %14.4g %14.6g %14.6g   %s\n", name, e->value, e->se, e->lo, e->hi,
-          what);
+  fprintf(f, "%-10s %14.6g %14.4g %14.6g %14.6g   %s\n", name, e->value, e->se, e->lo, e->hi, what);
 }
 
 static int fit_report_frontier(const sl_fit_result *res, FILE *f);
@@ -216,8 +216,9 @@ static int fit_report(const fit_args *a, const double *xs, size_t n, const sl_fi
 
   const double *v = res->value;
   if (!(v[SL_CH_A] > 0 && v[SL_CH_B] > 0 && v[SL_CH_ALPHA] > 0 && v[SL_CH_BETA] > 0)) {
-    fprintf(f, "\nCompute-optimal frontier: undefined (it needs alpha, beta > 0; the fit gave "
-               "alpha = %.4g, beta = %.4g)\n",
+    fprintf(f,
+            "\nCompute-optimal frontier: undefined (it needs alpha, beta > 0; the fit gave "
+            "alpha = %.4g, beta = %.4g)\n",
             v[SL_CH_ALPHA], v[SL_CH_BETA]);
   } else {
     SL_CALL(fit_report_frontier(res, f));
@@ -232,9 +233,9 @@ static int fit_report(const fit_args *a, const double *xs, size_t n, const sl_fi
 static int fit_report_frontier(const sl_fit_result *res, FILE *f) {
   sl_frontier_fit fr;
   SL_CALL(sl_frontier_from_fit(res, &fr));
-  fprintf(f, "\nCompute-optimal frontier, C = 6 N D: N_opt = G (C/6)^a_N, D_opt = G^-1 (C/6)^a_D\n");
-  fprintf(f, "%-10s %14s %14s %14s %14s\n", "quantity", "value", "std.err", "95% low",
-          "95% high");
+  fprintf(f,
+          "\nCompute-optimal frontier, C = 6 N D: N_opt = G (C/6)^a_N, D_opt = G^-1 (C/6)^a_D\n");
+  fprintf(f, "%-10s %14s %14s %14s %14s\n", "quantity", "value", "std.err", "95% low", "95% high");
   print_estimate(f, "G", &fr.G, "(alpha A / (beta B))^(1/(alpha+beta))");
   print_estimate(f, "a_N", &fr.a_N, "beta / (alpha+beta)");
   print_estimate(f, "a_D", &fr.a_D, "alpha / (alpha+beta)");

@@ -7,8 +7,9 @@
  *
  * Determinism at any rank count: every start and every resample is a pure function of the data,
  * the options and its own index (resample r draws from the stream (seed, r)); the ranks only
- * share out the indices. The best start is reduced with MPI_MINLOC, whose ties go to the lower
- * start index, and the replicates are gathered in resample order. */
+ * share out the indices (starts by a hash of the index, resamples in contiguous blocks). The best
+ * start is reduced with MPI_MINLOC, whose ties go to the lower start index, and the replicates are
+ * gathered in resample order. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,6 +211,12 @@ static int chin_agree(int err, MPI_Comm comm, int *worst) {
   return SL_OK;
 }
 
+/* The rank that runs start s. Neighbouring starts of the grid differ in cost (b varies fastest),
+ * so a plain stride would hand one rank the slow ones: a hash of s spreads them evenly. */
+static int chin_owner(size_t s, int size) {
+  return (int)(sl_seed_mix((uint64_t)s, 0x5354415254ull) % (uint64_t)size);
+}
+
 /* Screened starts ordered by (objective, index): the same order on every rank. */
 typedef struct chin_rank {
   double f;
@@ -222,7 +229,7 @@ static int chin_rank_cmp(const void *pa, const void *pb) {
   return (a->index > b->index) - (a->index < b->index);
 }
 
-/* The multi-start, in two sweeps. Screen: every start of the grid (strided over the ranks) runs
+/* The multi-start, in two sweeps. Screen: every start of the grid (spread over the ranks) runs
  * at most screen_iter iterations; the objective of every start is shared. Polish: the polish_top
  * best starts (ties: lower index) continue from where they stopped, up to max_iter iterations, on
  * the rank that screened them; the best polished start wins (MINLOC: ties to the lower index). */
@@ -233,8 +240,7 @@ static int chin_multistart(chin_solver *cs, const chin_problem *p, MPI_Comm comm
   double *f_all = sl_calloc(ns, sizeof *f_all);
   double *th_end = sl_calloc(ns * N_TH, sizeof *th_end);
   chin_rank *order = sl_calloc(ns, sizeof *order);
-  if (!f_all || !th_end || !order)
-    err = SL_ERROR(SL_ERR_NOMEM, "out of memory for %zu starts", ns);
+  if (!f_all || !th_end || !order) err = SL_ERROR(SL_ERR_NOMEM, "out of memory for %zu starts", ns);
   SL_CALL_GOTO(chin_agree(err, comm, &worst), done);
   if (err != SL_OK) goto done;
   SL_CHECK_GOTO(worst == SL_OK, worst, done, "multi-start allocation failed on another rank");
@@ -245,7 +251,7 @@ static int chin_multistart(chin_solver *cs, const chin_problem *p, MPI_Comm comm
   sl_timer_start("fit.chinchilla.screen");
   for (size_t s = 0; s < ns; s++) {
     f_all[s] = -INFINITY; /* others' starts: the MAX reduction takes the owner's value */
-    if (s % (size_t)size != (size_t)rank) continue;
+    if (chin_owner(s, size) != rank) continue;
     chin_grid_start(s, p, start);
     chin_minimise(cs, start, th_end + s * N_TH, &f);
     f_all[s] = f;
@@ -272,7 +278,7 @@ static int chin_multistart(chin_solver *cs, const chin_problem *p, MPI_Comm comm
   size_t top = cs->polish_top < ns ? cs->polish_top : ns;
   for (size_t k = 0; k < top; k++) {
     size_t s = order[k].index;
-    if (s % (size_t)size != (size_t)rank || !isfinite(f_all[s])) continue;
+    if (chin_owner(s, size) != rank || !isfinite(f_all[s])) continue;
     chin_minimise(cs, th_end + s * N_TH, th, &f);
     if (f > f_all[s]) { /* never worse than the screen */
       f = f_all[s];
@@ -295,7 +301,7 @@ static int chin_multistart(chin_solver *cs, const chin_problem *p, MPI_Comm comm
   }
   SL_CHECK_GOTO(isfinite(best.f), SL_ERR_NUMERIC, done,
                 "Chinchilla fit: no start of the grid reached a finite optimum");
-  int owner = best.idx % size;
+  int owner = chin_owner((size_t)best.idx, size);
   if (rank == owner) memcpy(th_best, th_mine, sizeof th_mine);
   {
     int mpi_e = MPI_Bcast(th_best, N_TH, MPI_DOUBLE, owner, comm);
@@ -376,8 +382,8 @@ static int chin_bootstrap(chin_solver *cs, chin_problem *p, const double *th_ful
     chin_resample(cs, p, th_full, opt, r, w, all + r * np);
   sl_timer_stop("fit.chinchilla.bootstrap");
   {
-    int mpi_e = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, all, counts, displs,
-                               MPI_DOUBLE, comm);
+    int mpi_e =
+        MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, all, counts, displs, MPI_DOUBLE, comm);
     if (mpi_e != MPI_SUCCESS) {
       err = sl_error_mpi(mpi_e, "MPI_Allgatherv(bootstrap)", __func__, __FILE__, __LINE__);
       goto done;
@@ -399,8 +405,7 @@ static int chin_bootstrap(chin_solver *cs, chin_problem *p, const double *th_ful
   res->boot = all;
   all = NULL;
   for (size_t j = 0; j < np; j++)
-    SL_CALL_GOTO(sl_fit_boot_summary(res->boot, kept, np, j, &res->se[j], &res->lo[j],
-                                     &res->hi[j]),
+    SL_CALL_GOTO(sl_fit_boot_summary(res->boot, kept, np, j, &res->se[j], &res->lo[j], &res->hi[j]),
                  done);
 done:
   free(all);
@@ -413,9 +418,13 @@ done:
 static int chin_fit(const sl_fit_data *data, const sl_fit_options *opt, sl_fit_result *res) {
   sl_fit_result_init(res, &sl_fit_chinchilla_ops);
   SL_CHECK(opt != NULL, SL_ERR_ARG, "Chinchilla fit: NULL options");
-  SL_CHECK(opt->huber_delta > 0 && opt->max_iter > 0 && opt->grad_tol >= 0, SL_ERR_ARG,
-           "Chinchilla fit: huber_delta and max_iter must be positive (got %g, %zu)",
-           opt->huber_delta, opt->max_iter);
+  SL_CHECK(opt->huber_delta > 0 && opt->max_iter > 0 && opt->screen_iter > 0 &&
+               opt->polish_top > 0 && opt->grad_tol >= 0 && opt->f_rel_tol >= 0,
+           SL_ERR_ARG,
+           "Chinchilla fit: huber_delta, max_iter, screen_iter and polish_top must be positive "
+           "and the tolerances >= 0 (got %g, %zu, %zu, %zu, %g, %g)",
+           opt->huber_delta, opt->max_iter, opt->screen_iter, opt->polish_top, opt->grad_tol,
+           opt->f_rel_tol);
   MPI_Comm comm = opt->comm;
   int rank, size;
   SL_CALL_MPI(MPI_Comm_rank(comm, &rank));
@@ -428,9 +437,9 @@ static int chin_fit(const sl_fit_data *data, const sl_fit_options *opt, sl_fit_r
   gsl_error_handler_t *old_handler = gsl_set_error_handler_off();
 
   /* Every rank has the same data, so the selection and the checks agree without communication. */
-  SL_CALL_GOTO(sl_fit_select(data, SL_FIT_USE_Z | SL_FIT_X_POS | SL_FIT_Z_POS | SL_FIT_Y_POS,
-                             res, &keep),
-               done);
+  SL_CALL_GOTO(
+      sl_fit_select(data, SL_FIT_USE_Z | SL_FIT_X_POS | SL_FIT_Z_POS | SL_FIT_Y_POS, res, &keep),
+      done);
   const size_t n = res->n_used;
   SL_CHECK_GOTO(n > sl_fit_chinchilla_ops.n_free, SL_ERR_ARG, done,
                 "Chinchilla fit needs more points than its %zu parameters: %zu usable of %zu",
@@ -508,8 +517,8 @@ static int chin_predict(const sl_fit_result *res, const double *x, const double 
            "Chinchilla predict needs N (x) and D (z)");
   const double *v = res->value;
   for (size_t i = 0; i < n; i++)
-    out[i] = v[SL_CH_E] + v[SL_CH_A] / pow(x[i], v[SL_CH_ALPHA]) +
-             v[SL_CH_B] / pow(z[i], v[SL_CH_BETA]);
+    out[i] =
+        v[SL_CH_E] + v[SL_CH_A] / pow(x[i], v[SL_CH_ALPHA]) + v[SL_CH_B] / pow(z[i], v[SL_CH_BETA]);
   return SL_OK;
 }
 

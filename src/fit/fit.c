@@ -174,12 +174,10 @@ double sl_fit_t975(double dof) {
 }
 
 int sl_fit_result_print(const sl_fit_result *res, FILE *f) {
-  fprintf(f, "%-10s %14s %14s %14s %14s\n", "parameter", "value", "std.err", "95% low",
-          "95% high");
+  fprintf(f, "%-10s %14s %14s %14s %14s\n", "parameter", "value", "std.err", "95% low", "95% high");
   for (size_t i = 0; i < res->n_params; i++) {
     if (res->fixed[i]) {
-      fprintf(f, "%-10s %14.6g %14s %14s %14s\n", res->names[i], res->value[i], "(fixed)", "",
-              "");
+      fprintf(f, "%-10s %14.6g %14s %14s %14s\n", res->names[i], res->value[i], "(fixed)", "", "");
       continue;
     }
     fprintf(f, "%-10s %14.6g %14.4g %14.6g %14.6g\n", res->names[i], res->value[i], res->se[i],

@@ -96,8 +96,8 @@ int sl_frontier_from_fit(const sl_fit_result *chin, sl_frontier_fit *out) {
   return SL_OK;
 }
 
-int sl_frontier_fit_at(const sl_fit_result *chin, double C, sl_estimate *n_opt,
-                       sl_estimate *d_opt, sl_estimate *tokens_per_param) {
+int sl_frontier_fit_at(const sl_fit_result *chin, double C, sl_estimate *n_opt, sl_estimate *d_opt,
+                       sl_estimate *tokens_per_param) {
   SL_CHECK(C > 0 && isfinite(C), SL_ERR_ARG, "compute C must be positive and finite, got %g", C);
   sl_estimate est[3];
   size_t m;
@@ -151,8 +151,8 @@ int sl_fit_efficient_frontier(const double *n_params, const double *d_tokens, co
       if (d_tokens[i] == ds[k] && n_params[i] > 0 && isfinite(loss[i]) && loss[i] < best)
         best = loss[i];
     for (size_t i = 0; i < n; i++)
-      if (d_tokens[i] == ds[k] && n_params[i] > 0 && isfinite(n_params[i]) &&
-          isfinite(loss[i]) && loss[i] <= best + tol && n_params[i] < nmin)
+      if (d_tokens[i] == ds[k] && n_params[i] > 0 && isfinite(n_params[i]) && isfinite(loss[i]) &&
+          loss[i] <= best + tol && n_params[i] < nmin)
         nmin = n_params[i];
     fd[k] = ds[k];
     fn[k] = nmin;

@@ -116,8 +116,8 @@ static int sg_fit(const sl_fit_data *data, const sl_fit_options *opt, sl_fit_res
     buf[i] = log(data->x[keep[i]]);
     buf[n + i] = data->y[keep[i]];
   }
-  sg_problem pr = {n, buf, buf + n, opt->sigmoid_fit_lo, opt->sigmoid_fit_hi, opt->sigmoid_lo,
-                   opt->sigmoid_hi};
+  sg_problem pr = {
+      n, buf, buf + n, opt->sigmoid_fit_lo, opt->sigmoid_fit_hi, opt->sigmoid_lo, opt->sigmoid_hi};
   double lo0 = opt->sigmoid_lo, hi0 = opt->sigmoid_hi;
   double m0, w0;
   sg_start(&pr, lo0, hi0, &m0, &w0);
@@ -171,11 +171,12 @@ static int sg_fit(const sl_fit_data *data, const sl_fit_options *opt, sl_fit_res
   if (!pr.fit_lo) res->se[SL_SG_LO] = 0, res->lo[SL_SG_LO] = res->hi[SL_SG_LO] = lo;
   if (!pr.fit_hi) res->se[SL_SG_HI] = 0, res->lo[SL_SG_HI] = res->hi[SL_SG_HI] = hi;
 
-  sl_fit_note(res, "nonlinear least squares (GSL multifit_nlinear, trust region/LM), %zu iterations; ",
+  sl_fit_note(res,
+              "nonlinear least squares (GSL multifit_nlinear, trust region/LM), %zu iterations; ",
               gsl_multifit_nlinear_niter(ws));
   sl_fit_note(res, "lo %s %g, hi %s %g; midpoint x = exp(m) = %g; ",
-              pr.fit_lo ? "fitted, start" : "fixed at", lo0, pr.fit_hi ? "fitted, start" : "fixed at",
-              hi0, exp(m));
+              pr.fit_lo ? "fitted, start" : "fixed at", lo0,
+              pr.fit_hi ? "fitted, start" : "fixed at", hi0, exp(m));
   if (n > nf) {
     const gsl_matrix *J = gsl_multifit_nlinear_jac(ws);
     st = gsl_multifit_nlinear_covar(J, 0.0, cov);

@@ -115,14 +115,14 @@ static int read_record(const char *t, size_t len, size_t *pos, size_t *line, con
   *rec_line = *line;
   size_t p = *pos;
   b->n = 0;
-  int quoted = 0;      /* inside quotes */
-  int was_quoted = 0;  /* this field had quotes */
-  size_t keep = 0;     /* the buffer length at the closing quote */
+  int quoted = 0;     /* inside quotes */
+  int was_quoted = 0; /* this field had quotes */
+  size_t keep = 0;    /* the buffer length at the closing quote */
   size_t quote_line = 0;
   for (;;) {
     if (p >= len) {
-      SL_CHECK(!quoted, SL_ERR_FORMAT, "%s:%zu: a quoted field opened here is never closed",
-               source, quote_line);
+      SL_CHECK(!quoted, SL_ERR_FORMAT, "%s:%zu: a quoted field opened here is never closed", source,
+               quote_line);
       char *f = field_take(b, was_quoted ? keep : 0);
       SL_CHECK(f != NULL, SL_ERR_NOMEM, "out of memory reading CSV");
       SL_CALL(strvec_push(fields, f));
@@ -227,8 +227,8 @@ int sl_csv_parse(const char *text, size_t len, const char *source, sl_csv *csv) 
     SL_CALL_GOTO(read_record(text, len, &pos, &line, source, &fields, &rec_line, &eof, &b), fail);
     if (eof) break;
     SL_CHECK_GOTO(fields.n == csv->n_cols, SL_ERR_FORMAT, fail,
-                  "%s:%zu: %zu fields, but the header has %zu columns", source, rec_line,
-                  fields.n, csv->n_cols);
+                  "%s:%zu: %zu fields, but the header has %zu columns", source, rec_line, fields.n,
+                  csv->n_cols);
     for (size_t j = 0; j < fields.n; j++) {
       char *cell = fields.v[j];
       fields.v[j] = NULL; /* owned by cells from here, even when the push fails */

@@ -398,8 +398,8 @@ static void test_fit_command(void) {
     fprintf(f, "%.17g,%.17g,%.17g\n", n[i], 6.0 * n[i] * d[i], l[i]);
   fclose(f);
 
-  char *ok_argv[] = {"fit",           "--csv",      path,   "--n-col", "params", "--c-col",
-                     "compute",       "--loss-col", "val_loss", "--bootstrap=20", "--seed", "4"};
+  char *ok_argv[] = {"fit",     "--csv",      path,       "--n-col",        "params", "--c-col",
+                     "compute", "--loss-col", "val_loss", "--bootstrap=20", "--seed", "4"};
   SL_ASSERT_OK(run_fit_cmd(12, ok_argv, out, sizeof out));
   CU_ASSERT_PTR_NOT_NULL(strstr(out, "alpha"));
   CU_ASSERT_PTR_NOT_NULL(strstr(out, "D = C / (6 N)"));
