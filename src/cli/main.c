@@ -15,6 +15,7 @@ static void usage(FILE *f) {
              "  run [CONFIG] [-o results.h5] [--resume] [--force]   train the grid into one file\n"
              "  status results.h5                                  done / todo / failed cells\n"
              "  fit --csv table.csv                                 fit L(N,D) to external data\n"
+             "  analyze results.h5 [-o DIR]                        fits into /analysis, report\n"
              "\nRun under MPI: mpirun -np 2 slingshot run\n");
 }
 
@@ -39,10 +40,12 @@ int main(int argc, char **argv) {
     err = sl_cmd_status(argc - 1, argv + 1, MPI_COMM_WORLD);
   } else if (strcmp(argv[1], "fit") == 0) {
     err = sl_cmd_fit(argc - 1, argv + 1, MPI_COMM_WORLD);
+  } else if (strcmp(argv[1], "analyze") == 0) {
+    err = sl_cmd_analyze(argc - 1, argv + 1, MPI_COMM_WORLD);
   } else {
     if (rank == 0) usage(stderr);
     err = sl_error_set(SL_ERR_ARG, __func__, __FILE__, __LINE__,
-                       "unknown command '%s' (commands: run, status, fit)", argv[1]);
+                       "unknown command '%s' (commands: run, status, fit, analyze)", argv[1]);
   }
   /* Ranks may disagree (an error seen by one rank only). Rank 0 prints its error; another rank
    * prints its own only when rank 0 has none, so an error all ranks share appears once. The exit
