@@ -59,6 +59,8 @@ typedef struct sl_model_ops {
   int (*shape_from_target)(sl_model_spec *s, double target_n);
   /* Training FLOPs per predicted token: 6N (non-embedding) plus attention where there is any. */
   double (*flops_per_token)(const sl_model_spec *s);
+  /* Floats of activations setup allocates for spec.B rows (for memory estimates). */
+  size_t (*activation_floats)(const sl_model_spec *s);
   int (*setup)(struct sl_model *m); /* allocate activations, set the parameter groups */
   int (*init)(struct sl_model *m, sl_rng *rng);
   int (*forward)(struct sl_model *m, const int32_t *tokens, int B, float *loss);
@@ -87,6 +89,10 @@ const char *sl_model_family_name(sl_model_family family);
 
 int sl_model_shape_from_target(sl_model_spec *spec, double target_n);
 size_t sl_model_param_count(const sl_model_spec *spec, size_t *no_embed);
+/* Bytes a model of this spec holds: parameters, gradients, groups, decay mask, activations and
+ * output probabilities (the optimiser's moments are not included: 8 bytes per parameter more
+ * for AdamW). */
+size_t sl_model_memory_bytes(const sl_model_spec *spec);
 
 int sl_model_create(const sl_model_spec *spec, sl_model **out);
 int sl_model_init(sl_model *m, sl_rng *rng);

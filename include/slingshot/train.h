@@ -71,6 +71,14 @@ int sl_train_language(const sl_config *cfg, int64_t seed, sl_skills_lang **out);
 int sl_train_cell(const sl_config *cfg, const sl_cell *cell, sl_train_hook hook, void *ctx,
                   sl_cell_result *res);
 
+/* Peak bytes sl_train_cell holds for this cell: model, optimiser, corpus, pieces, held-out
+ * tokens. Not collective. */
+size_t sl_cell_memory_bytes(const sl_config *cfg, const sl_cell *cell);
+
+/* Measures the seconds of one training step (forward, backward, AdamW) of the cell's model on
+ * random tokens, over at least `steps` steps after one warm-up step. Not collective. */
+int sl_train_step_seconds(const sl_config *cfg, const sl_cell *cell, int steps, double *seconds);
+
 /* Mean cross-entropy (nats/token) of m over every predictable token of tokens[0..n): the MLP
  * predicts each t >= T from its window, the GPT each token of consecutive (T+1)-token rows.
  * rows is scratch of at least m->spec.B * (T+1) tokens. */

@@ -13,6 +13,7 @@
 #include "slingshot/results.h"
 #include "slingshot/timer.h"
 #include "slingshot/train.h"
+#include "run_plan.h"
 
 static void run_usage(FILE *f) {
   fprintf(f,
@@ -29,6 +30,9 @@ static void run_usage(FILE *f) {
           "  --resume              continue FILE: finished cells are kept and skipped; refused\n"
           "                        if FILE was made with another config. Starts FILE if absent.\n"
           "  --force               overwrite an existing FILE\n"
+          "  --dry-run             print the expanded grid with each cell's FLOPs, memory and a\n"
+          "                        measured time estimate, and the expected wall time on the\n"
+          "                        ranks given; train nothing\n"
           "  --print-config        print the resolved config (every key) and exit\n"
           "  --config-reference    print every config key with its range and default, and exit\n"
           "  --progress SECONDS    progress line interval when not on a terminal (default 10)\n"
@@ -38,7 +42,7 @@ static void run_usage(FILE *f) {
 
 typedef struct run_args {
   const char *config, *output;
-  int resume, force, print_config, reference, help;
+  int resume, force, print_config, reference, help, dry_run;
   double progress;
 } run_args;
 
@@ -57,6 +61,8 @@ static int parse_args(int argc, char **argv, run_args *a) {
       a->resume = 1;
     } else if (!strcmp(s, "--force")) {
       a->force = 1;
+    } else if (!strcmp(s, "--dry-run")) {
+      a->dry_run = 1;
     } else if (!strcmp(s, "--print-config")) {
       a->print_config = 1;
     } else if (!strcmp(s, "--config-reference")) {
@@ -138,18 +144,6 @@ typedef struct progress {
   double total_cost, cell_fpt;
 } progress;
 
-static void fmt_duration(double s, char *buf, size_t size) {
-  if (!isfinite(s) || s < 0) {
-    snprintf(buf, size, "--");
-    return;
-  }
-  long t = lround(s);
-  if (t >= 3600)
-    snprintf(buf, size, "%ldh%02ldm", t / 3600, (t / 60) % 60);
-  else
-    snprintf(buf, size, "%ldm%02lds", t / 60, t % 60);
-}
-
 static void progress_print(progress *p, int force) {
   if (p->rank != 0) return;
   double now = sl_wtime();
@@ -162,8 +156,8 @@ static void progress_print(progress *p, int force) {
   double el = now - p->t0, frac = p->total_cost > 0 ? flops / p->total_cost : 0;
   if (frac > 1) frac = 1;
   char e[32], eta[32];
-  fmt_duration(el, e, sizeof e);
-  fmt_duration(frac > 0.005 ? el * (1 - frac) / frac : NAN, eta, sizeof eta);
+  sl_fmt_duration(el, e, sizeof e);
+  sl_fmt_duration(frac > 0.005 ? el * (1 - frac) / frac : NAN, eta, sizeof eta);
   fprintf(stderr, "%s[%lld/%lld cells] %3.0f%% of FLOPs | elapsed %s | ETA %s | %.3g tokens/s%s",
           p->tty ? "\r\033[K" : "", (long long)done, (long long)p->n_total, 100 * frac, e, eta,
           el > 0 ? (double)tokens / el : 0.0, p->tty ? "" : "\n");
@@ -221,6 +215,15 @@ int sl_cmd_run(int argc, char **argv, MPI_Comm comm) {
            "model.context = %d < 2*k_max+1 = %d: a window may not reach the start of its piece, "
            "so the entropy rate is below the best loss this model can reach",
            cfg.model.context, 2 * cfg.language.k_max + 1);
+  if (a.dry_run) {
+    if (rank == 0) err = sl_run_dry_run(&cfg, &grid, size, stdout);
+    int worst = err;
+    MPI_Allreduce(&err, &worst, 1, MPI_INT, MPI_MAX, comm);
+    if (worst != SL_OK && err == SL_OK) err = SL_ERROR(worst, "rank 0 failed (see its message)");
+    goto done;
+  }
+  /* Before anything is written: every problem with memory and disk at once. */
+  SL_CALL_GOTO(sl_run_check_resources(&cfg, &grid, output, comm), done);
 
   SL_ALLOC(status, grid.n_cells);
   SL_ALLOC(todo, grid.n_cells);
@@ -292,7 +295,7 @@ done:
     int e = sl_results_close(res);
     if (err == SL_OK) err = e;
   }
-  if (err == SL_OK) {
+  if (err == SL_OK && !a.dry_run) {
     MPI_Barrier(comm);
     sl_log(SL_LOG_INFO, "\ntime per phase across ranks:");
     if (sl_log_get_level() >= SL_LOG_INFO) sl_timers_report(comm, stderr);

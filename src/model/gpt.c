@@ -566,6 +566,14 @@ static void gpt_teardown(sl_model *m) {
   m->impl = NULL;
 }
 
+/* Activations, one arena: per block 16 BT C + 4 BT + B NH T^2 floats, plus the rest. */
+static size_t gpt_arena_floats(size_t B, size_t T, size_t C, size_t L, size_t NH, size_t V) {
+  const size_t BT = B * T;
+  const size_t per_block = 16 * BT * C + 4 * BT + B * NH * T * T;
+  return L * per_block + 2 * BT * C + 2 * BT + BT * V             /* forward */
+         + BT * V + 3 * BT * C + 3 * BT * C + 4 * BT * C + T * T; /* backward */
+}
+
 static int gpt_setup(sl_model *m) {
   const sl_model_spec *s = &m->spec;
   SL_CHECK(gpt_param_count(s, NULL) == m->n_params && m->n_params > 0, SL_ERR_CONFIG,
@@ -612,10 +620,7 @@ static int gpt_setup(sl_model *m) {
   if (!p->tied) GPT_GROUP(p->w.head_w, V * C, SL_PARAM_MATRIX);
 #undef GPT_GROUP
 
-  /* Activations, one arena: per block 16 BT C + 4 BT + B NH T^2 floats, plus the rest below. */
-  const size_t per_block = 16 * BT * C + 4 * BT + B * NH * T * T;
-  const size_t total = L * per_block + 2 * BT * C + 2 * BT + BT * V             /* forward */
-                       + BT * V + 3 * BT * C + 3 * BT * C + 4 * BT * C + T * T; /* backward */
+  const size_t total = gpt_arena_floats(B, T, C, L, NH, V);
   SL_ALLOC(p->arena, total);
   float *cur = p->arena;
   for (size_t l = 0; l < L; l++) {
@@ -783,8 +788,14 @@ static int gpt_backward(sl_model *m, const int32_t *tokens, int B_) {
   return SL_OK;
 }
 
+static size_t gpt_activation_floats(const sl_model_spec *s) {
+  return gpt_arena_floats((size_t)s->B, (size_t)s->T, (size_t)s->C, (size_t)s->n_layer,
+                          (size_t)s->n_head, (size_t)s->V);
+}
+
 const sl_model_ops sl_gpt_ops = {
     .name = "gpt",
+    .activation_floats = gpt_activation_floats,
     .param_count = gpt_param_count,
     .shape_from_target = gpt_shape_from_target,
     .flops_per_token = gpt_flops_per_token,

@@ -231,8 +231,16 @@ static int mlp_backward(sl_model *m, const int32_t *tokens, int B_) {
   return SL_OK;
 }
 
+/* x, dx [B x T C], h, dh [B x H], logits, dlogits [B x V], as allocated in mlp_setup. */
+static size_t mlp_activation_floats(const sl_model_spec *s) {
+  const size_t B = (size_t)s->B, T = (size_t)s->T, C = (size_t)s->C, H = (size_t)s->H,
+               V = (size_t)s->V;
+  return 2 * B * T * C + 2 * B * H + 2 * B * V;
+}
+
 const sl_model_ops sl_mlp_ops = {
     .name = "mlp",
+    .activation_floats = mlp_activation_floats,
     .param_count = mlp_param_count,
     .shape_from_target = mlp_shape_from_target,
     .flops_per_token = mlp_flops_per_token,

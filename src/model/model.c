@@ -72,6 +72,15 @@ size_t sl_model_param_count(const sl_model_spec *spec, size_t *no_embed) {
   return ops ? ops->param_count(spec, no_embed) : 0;
 }
 
+size_t sl_model_memory_bytes(const sl_model_spec *spec) {
+  const sl_model_ops *ops = spec ? sl_model_ops_for(spec->family) : NULL;
+  if (!ops) return 0;
+  size_t n = ops->param_count(spec, NULL);
+  size_t targets = spec->family == SL_MODEL_GPT ? (size_t)spec->T : 1;
+  size_t probs = (size_t)spec->B * targets * (size_t)spec->V;
+  return n * (2 * sizeof(float) + 2) + (ops->activation_floats(spec) + probs) * sizeof(float);
+}
+
 /* ---------------------------------------------------------------- lifecycle */
 
 int sl_model_create(const sl_model_spec *spec, sl_model **out) {

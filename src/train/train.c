@@ -119,6 +119,44 @@ int sl_eval_loss(sl_model *m, const int32_t *tokens, int64_t n, int32_t *rows, d
   return SL_OK;
 }
 
+size_t sl_cell_memory_bytes(const sl_config *cfg, const sl_cell *cell) {
+  const size_t D = (size_t)cell->d_tokens, n_val = (size_t)cfg->eval.tokens;
+  const size_t rows = (size_t)cell->spec.B * (size_t)(cell->spec.T + 1);
+  return sl_model_memory_bytes(&cell->spec) + 2 * sizeof(float) * cell->n_params /* m, v */
+         + sizeof(int32_t) * (D + n_val + rows) + sizeof(sl_piece) * SL_SKILLS_MAX_PIECES(D);
+}
+
+int sl_train_step_seconds(const sl_config *cfg, const sl_cell *cell, int steps, double *seconds) {
+  int err = SL_OK;
+  sl_model *m = NULL;
+  sl_optim *opt = NULL;
+  int32_t *rows = NULL;
+  const int B = cell->spec.B, T = cell->spec.T;
+  SL_CALL_GOTO(sl_model_create(&cell->spec, &m), done);
+  sl_rng rng;
+  sl_rng_stream(&rng, (uint64_t)cfg->seed, (uint64_t)cell->index, "estimate");
+  SL_CALL_GOTO(sl_model_init(m, &rng), done);
+  sl_optim_spec os = {.kind = SL_OPTIM_ADAMW, .beta1 = 0.9, .beta2 = 0.99, .eps = 1e-8};
+  SL_CALL_GOTO(sl_optim_create(&os, m->n_params, &opt), done);
+  SL_ALLOC(rows, (size_t)B * (T + 1));
+  for (size_t i = 0; i < (size_t)B * (T + 1); i++)
+    rows[i] = (int32_t)sl_rng_below(&rng, (uint64_t)cell->spec.V);
+  double t0 = 0;
+  for (int s = 0; s <= steps; s++) {
+    if (s == 1) t0 = sl_wtime(); /* step 0 warms caches and BLAS up */
+    float loss;
+    SL_CALL_GOTO(sl_model_forward(m, rows, B, &loss), done);
+    SL_CALL_GOTO(sl_model_backward(m, rows, B), done);
+    SL_CALL_GOTO(sl_optim_step(opt, m->params, m->grads, m->decay, 1e-4), done);
+  }
+  *seconds = (sl_wtime() - t0) / steps;
+done:
+  free(rows);
+  sl_optim_destroy(opt);
+  sl_model_destroy(m);
+  return err;
+}
+
 static int all_finite(const float *x, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (!isfinite(x[i])) return 0;

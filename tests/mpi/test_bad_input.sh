@@ -63,6 +63,18 @@ if [ "$(id -u)" -ne 0 ]; then # root writes anywhere; the check means something 
 fi
 check "existing results untouched by refused runs" test "$(md5sum keep.h5)" = "$sum_before"
 
+# Up-front checks: a cell that cannot fit in memory is refused before anything is written.
+printf '%s\ngrid = { n_params = [600.0]; d_tokens = [1e12]; };\n' "$BASE" >huge.cfg
+for np in 1 2; do
+  timeout 60 "$MPIEXEC" -np $np --oversubscribe "$SL" run huge.cfg -o huge.h5 >out.txt 2>err.txt
+  check "a cell too large for memory refused at $np ranks" \
+    bash -c "[ $? -ne 0 ] && grep -q 'is available: run fewer ranks per node' err.txt && [ ! -e huge.h5 ]"
+done
+# --dry-run plans without training or writing.
+run_np 2 run smoke --dry-run -o dry.h5 >out.txt 2>err.txt
+check "--dry-run prints the plan and writes nothing" \
+  bash -c "[ $? -eq 0 ] && grep -q 'expected wall time on 2 ranks' out.txt && [ ! -e dry.h5 ]"
+
 # Not a results file.
 echo "not hdf5" >fake.h5
 "$SL" status fake.h5 >out.txt 2>err.txt
