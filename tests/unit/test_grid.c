@@ -1,4 +1,5 @@
 /* Grid expansion: cell order, steps and costs, shapes from N, decay groups, unique prefixes. */
+#include <malloc.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,11 +82,31 @@ static void test_unique_prefixes(void) {
     CU_ASSERT_TRUE(p[j] > p[j - 1]);
 }
 
+/* The memory estimate is what sl_model_create really allocates (glibc's own accounting). */
+static void test_memory_estimate(void) {
+  const sl_model_family fams[2] = {SL_MODEL_MLP, SL_MODEL_GPT};
+  for (int f = 0; f < 2; f++) {
+    sl_model_spec spec = {.family = fams[f], .V = 49, .T = 16, .B = 32, .tied = 1};
+    SL_ASSERT_OK(sl_model_shape_from_target(&spec, 2e5));
+    struct mallinfo2 before = mallinfo2();
+    sl_model *m = NULL;
+    SL_ASSERT_OK(sl_model_create(&spec, &m));
+    struct mallinfo2 after = mallinfo2();
+    double used =
+        (double)(after.uordblks + after.hblkhd) - (double)(before.uordblks + before.hblkhd);
+    double est = (double)sl_model_memory_bytes(&spec);
+    printf("\n  %s: allocated %.0f B, estimated %.0f B", f ? "gpt" : "mlp", used, est);
+    CU_ASSERT_TRUE(fabs(used / est - 1) < 0.05);
+    sl_model_destroy(m);
+  }
+}
+
 int main(int argc, char **argv) {
   static const sl_test tests[] = {
       {"expansion order and cost", test_expansion_order_and_cost},
       {"decay groups reach the model", test_decay_groups_reach_the_model},
       {"unique prefixes", test_unique_prefixes},
+      {"memory estimate", test_memory_estimate},
       {NULL, NULL}};
   return sl_test_main(argc, argv, "grid", tests);
 }
