@@ -1,0 +1,826 @@
+/* slingshot analyze FILE: the laws fitted to the done cells of a results file (docs/SCIENCE.md
+ * sections 2 and 5), written into FILE:/analysis and into a report folder.
+ *
+ * Collective over comm. Rank 0 reads the file and broadcasts the columns; every rank joins the
+ * Chinchilla fit, whose grid of starts and bootstrap resamples are shared among the ranks (the
+ * result is bitwise the same at any rank count); rank 0 derives the frontiers and the Kausik
+ * reconstruction, writes /analysis (serial HDF5, the run's groups untouched) and the report, and
+ * prints a summary. */
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "slingshot/analysis.h"
+#include "slingshot/cli.h"
+#include "slingshot/config.h"
+#include "slingshot/error.h"
+#include "slingshot/fit.h"
+#include "slingshot/log.h"
+#include "slingshot/timer.h"
+#include "slingshot/train.h"
+
+#ifndef SLINGSHOT_VERSION
+#define SLINGSHOT_VERSION "unknown"
+#endif
+#ifndef SLINGSHOT_GIT_SHA
+#define SLINGSHOT_GIT_SHA "unknown"
+#endif
+
+#define REASON_LEN 320
+/* Fewer done cells than this and the Chinchilla fit is skipped (5 parameters need 6 points). */
+#define MIN_CHIN_CELLS 6
+
+typedef struct analyze_args {
+  const char *file;
+  const char *dir; /* NULL: FILE without .h5 + "_report" */
+  size_t bootstrap;
+  uint64_t seed;
+  double tolerance;
+  int figures, help;
+} analyze_args;
+
+static void analyze_usage(FILE *f) {
+  fprintf(f,
+          "usage: slingshot analyze FILE [-o DIR] [--bootstrap R] [--seed S] [--tolerance T]\n"
+          "                         [--no-figures] [--help]\n\n"
+          "Fits the laws to the done cells of a results file and writes them into FILE:/analysis\n"
+          "(replacing an earlier analysis; the run's data are not touched) and into a report\n"
+          "folder (report.md, a CSV per table, gnuplot figures with their scripts and data).\n\n"
+          "  Chinchilla  L(N, D) = E + A/N^alpha + B/D^beta (docs/SCIENCE.md section 5) with\n"
+          "              N = parameters without embeddings, D = tokens processed in training,\n"
+          "              L = held-out loss (nats/token); Huber on log L from 4500 starts,\n"
+          "              R bootstrap resamples of the cells for 95%% intervals. Skipped (with a\n"
+          "              note) below %d done cells.\n"
+          "  frontier    G, a_N, a_D and N_opt, D_opt, D/N at 3 budgets spanning C = 6ND.\n"
+          "  efficient   for each corpus size D, the smallest N within T of the best loss\n"
+          "              (losses averaged over seeds); N_eff = c D^gamma (section 2).\n"
+          "  Kausik      gamma from the fitted beta: a RECONSTRUCTION, not the paper's\n"
+          "              derivation (section 2).\n\n"
+          "  -o DIR          report folder (default: FILE without .h5, plus _report); created\n"
+          "  --bootstrap R   resamples (default 1000; 0: no intervals)\n"
+          "  --seed S        seed of the resamples (default 1)\n"
+          "  --tolerance T   efficient-frontier tolerance in nats/token (default 0.02)\n"
+          "  --no-figures    no gnuplot scripts, data or PNGs\n"
+          "  --log-level L   error, warn, info (default: timings on stderr) or debug\n\n"
+          "Partial grids are analysed: the done cells are fitted, the others listed with why.\n"
+          "Run under MPI to share the fit: mpirun -np 4 slingshot analyze results.h5\n",
+          MIN_CHIN_CELLS);
+}
+
+static const char *const g_options[] = {"-o",          "--output",     "--bootstrap", "--seed",
+                                        "--tolerance", "--no-figures", "--log-level", "--help"};
+#define N_OPTIONS (sizeof g_options / sizeof g_options[0])
+
+static int parse_uint(const char *opt, const char *s, uint64_t *out) {
+  char *end = NULL;
+  SL_CHECK(s[0] >= '0' && s[0] <= '9', SL_ERR_ARG,
+           "analyze: %s needs a non-negative integer, got '%s'", opt, s);
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  SL_CHECK(*end == '\0' && errno == 0, SL_ERR_ARG,
+           "analyze: %s needs a non-negative integer, got '%s'", opt, s);
+  *out = (uint64_t)v;
+  return SL_OK;
+}
+
+static int analyze_parse(int argc, char **argv, analyze_args *a) {
+  memset(a, 0, sizeof *a);
+  a->bootstrap = 1000;
+  a->seed = 1;
+  a->tolerance = 0.02;
+  a->figures = 1;
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i];
+    if (arg[0] != '-' || arg[1] == '\0') { /* the results file */
+      SL_CHECK(a->file == NULL, SL_ERR_ARG,
+               "analyze takes one results file, got '%s' and '%s' (analyse them one by one)",
+               a->file, arg);
+      a->file = arg;
+      continue;
+    }
+    char name[64];
+    const char *val = NULL;
+    const char *eq = strchr(arg, '=');
+    if (strncmp(arg, "--", 2) == 0 && eq && (size_t)(eq - arg) < sizeof name) {
+      memcpy(name, arg, (size_t)(eq - arg));
+      name[eq - arg] = '\0';
+      val = eq + 1;
+    } else {
+      snprintf(name, sizeof name, "%s", arg);
+    }
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+      a->help = 1;
+      continue;
+    }
+    if (strcmp(name, "--no-figures") == 0) {
+      a->figures = 0;
+      continue;
+    }
+    int known = 0;
+    for (size_t k = 0; k < N_OPTIONS; k++)
+      known = known || strcmp(name, g_options[k]) == 0;
+    if (!known) {
+      const char *near = g_options[0];
+      int best = -1;
+      for (size_t k = 0; k < N_OPTIONS; k++) {
+        if ((strncmp(name, "--", 2) == 0) != (strncmp(g_options[k], "--", 2) == 0)) continue;
+        int dk = sl_edit_distance(name, g_options[k]);
+        if (best < 0 || dk < best) best = dk, near = g_options[k];
+      }
+      return SL_ERROR(SL_ERR_ARG, "analyze: unknown option '%s' (did you mean %s? see --help)", arg,
+                      near);
+    }
+    if (!val) {
+      SL_CHECK(i + 1 < argc, SL_ERR_ARG, "analyze: %s needs a value (see --help)", name);
+      val = argv[++i];
+    }
+    if (strcmp(name, "-o") == 0 || strcmp(name, "--output") == 0) {
+      SL_CHECK(val[0] != '\0', SL_ERR_ARG, "analyze: %s needs a directory name", name);
+      a->dir = val;
+    } else if (strcmp(name, "--bootstrap") == 0) {
+      uint64_t r;
+      SL_CALL(parse_uint(name, val, &r));
+      SL_CHECK(r <= 1000000, SL_ERR_ARG, "analyze: --bootstrap %llu is too many (at most 1000000)",
+               (unsigned long long)r);
+      a->bootstrap = (size_t)r;
+    } else if (strcmp(name, "--seed") == 0) {
+      SL_CALL(parse_uint(name, val, &a->seed));
+    } else if (strcmp(name, "--log-level") == 0) {
+      int level = sl_log_level_parse(val);
+      SL_CHECK(level >= 0, SL_ERR_ARG, "analyze: --log-level %s: choose error, warn, info or debug",
+               val);
+      sl_log_set_level((sl_log_level)level);
+    } else if (strcmp(name, "--tolerance") == 0) {
+      char *end = NULL;
+      double t = strtod(val, &end);
+      SL_CHECK(end != val && *end == '\0' && isfinite(t) && t >= 0, SL_ERR_ARG,
+               "analyze: --tolerance needs a loss difference >= 0 in nats/token (e.g. 0.02), got "
+               "'%s'",
+               val);
+      a->tolerance = t;
+    }
+  }
+  if (a->help) return SL_OK;
+  SL_CHECK(a->file != NULL, SL_ERR_ARG,
+           "analyze needs a results file: slingshot analyze results.h5 (see --help)");
+  return SL_OK;
+}
+
+/* FILE without a trailing .h5, plus "_report". */
+static int default_dir(const char *file, char **out) {
+  size_t n = strlen(file);
+  if (n > 3 && strcmp(file + n - 3, ".h5") == 0) n -= 3;
+  char *d = malloc(n + 8);
+  SL_CHECK(d, SL_ERR_NOMEM, "out of memory");
+  memcpy(d, file, n);
+  memcpy(d + n, "_report", 8);
+  *out = d;
+  return SL_OK;
+}
+
+/* ------------------------------------------------------------------ which cells */
+
+/* Counts the statuses and says, per cell, why it is not fitted (NULL: it is). */
+static void classify(const sl_analysis_data *d, sl_analyze_out *o, char *reasons) {
+  for (size_t i = 0; i < d->n_cells; i++) {
+    char *r = reasons + i * REASON_LEN;
+    const char *why = d->cell_error ? d->cell_error + i * SL_ANALYSIS_STR_LEN : "";
+    o->drop_reason[i] = r;
+    switch (d->status[i]) {
+    case SL_CELL_DONE:
+      o->n_done++;
+      if (d->n_no_embed[i] > 0 && d->tokens[i] > 0 && d->val_loss[i] > 0 &&
+          isfinite(d->val_loss[i]) && isfinite(d->n_no_embed[i]) && isfinite(d->tokens[i]))
+        o->drop_reason[i] = NULL;
+      else
+        snprintf(r, REASON_LEN,
+                 "done, but N without embeddings, tokens trained or val_loss is missing or not "
+                 "positive");
+      break;
+    case SL_CELL_TODO:
+      o->n_todo++;
+      snprintf(r, REASON_LEN, "todo: not run yet");
+      break;
+    case SL_CELL_DIVERGED:
+      o->n_diverged++;
+      snprintf(r, REASON_LEN, "diverged%s%.250s", why[0] ? ": " : "", why);
+      break;
+    default:
+      o->n_failed++;
+      snprintf(r, REASON_LEN, "failed (status %d)%s%.250s", d->status[i], why[0] ? ": " : "", why);
+      break;
+    }
+  }
+}
+
+/* ------------------------------------------------------------------ the fits */
+
+/* An error that means "this fit cannot be made from these data" (recorded, not fatal). */
+static int soft_error(int e) {
+  return e == SL_ERR_ARG || e == SL_ERR_NUMERIC;
+}
+
+/* Collective: the Chinchilla fit on the usable cells. */
+static int fit_chinchilla(const analyze_args *a, const sl_analysis_data *d, sl_analyze_out *o,
+                          size_t n_use, const size_t *use, MPI_Comm comm) {
+  if (n_use < MIN_CHIN_CELLS) {
+    snprintf(o->chin_why, sizeof o->chin_why,
+             "skipped: %zu usable done cell%s, and L(N, D) has 5 free parameters: it needs at "
+             "least %d (finish the grid with slingshot run --resume)",
+             n_use, n_use == 1 ? "" : "s", MIN_CHIN_CELLS);
+    return SL_OK;
+  }
+  double *xs = sl_calloc(3 * n_use, sizeof *xs);
+  int err = xs ? SL_OK : SL_ERROR(SL_ERR_NOMEM, "out of memory for %zu cells", n_use);
+  int worst = SL_OK;
+  SL_CALL_MPI(MPI_Allreduce(&err, &worst, 1, MPI_INT, MPI_MAX, comm));
+  if (err != SL_OK) return err;
+  if (worst != SL_OK) {
+    free(xs);
+    return SL_ERROR(worst, "another rank could not allocate the fit data");
+  }
+  for (size_t k = 0; k < n_use; k++) {
+    xs[k] = d->n_no_embed[use[k]];
+    xs[n_use + k] = d->tokens[use[k]];
+    xs[2 * n_use + k] = d->val_loss[use[k]];
+  }
+  sl_fit_options opt;
+  sl_fit_options_default(&opt);
+  opt.comm = comm;
+  opt.bootstrap = a->bootstrap;
+  opt.seed = a->seed;
+  sl_fit_data data = {n_use, xs, xs + n_use, xs + 2 * n_use};
+  err = sl_fit_run("chinchilla", &data, &opt, &o->chin);
+  free(xs);
+  /* The data are the same everywhere, so the ranks fail alike; a rank failing its own way
+   * (memory, MPI) makes the command fail. */
+  int e = err;
+  SL_CALL_MPI(MPI_Allreduce(&e, &worst, 1, MPI_INT, MPI_MAX, comm));
+  if (err == SL_OK && worst == SL_OK) {
+    o->chin_ok = 1;
+    return SL_OK;
+  }
+  if (soft_error(err) && (worst == err)) {
+    snprintf(o->chin_why, sizeof o->chin_why, "the fit failed on these data: %s",
+             sl_error_message());
+    sl_error_clear();
+    return SL_OK;
+  }
+  if (err != SL_OK) return sl_error_trace(err, __func__, __FILE__, __LINE__);
+  return SL_ERROR(worst, "the Chinchilla fit failed on another rank");
+}
+
+/* Rank 0: compute-optimal frontier at 3 budgets spanning the fitted cells' C = 6ND. */
+static int derive_frontier(const sl_analysis_data *d, sl_analyze_out *o, size_t n_use,
+                           const size_t *use) {
+  if (!o->chin_ok) {
+    snprintf(o->frontier_why, sizeof o->frontier_why, "no Chinchilla fit");
+    return SL_OK;
+  }
+  const double *v = o->chin.value;
+  if (!(v[SL_CH_A] > 0 && v[SL_CH_B] > 0 && v[SL_CH_ALPHA] > 0 && v[SL_CH_BETA] > 0)) {
+    snprintf(o->frontier_why, sizeof o->frontier_why,
+             "undefined: it needs A, B, alpha, beta > 0 (the fit gave alpha = %.4g, beta = %.4g)",
+             v[SL_CH_ALPHA], v[SL_CH_BETA]);
+    return SL_OK;
+  }
+  double cmin = INFINITY, cmax = 0;
+  for (size_t k = 0; k < n_use; k++) {
+    double c = 6.0 * d->n_no_embed[use[k]] * d->tokens[use[k]];
+    cmin = fmin(cmin, c);
+    cmax = fmax(cmax, c);
+  }
+  o->budget[0] = cmin;
+  o->budget[1] = sqrt(cmin * cmax);
+  o->budget[2] = cmax;
+  SL_CALL(sl_frontier_from_fit(&o->chin, &o->frontier));
+  for (size_t k = 0; k < 3; k++)
+    SL_CALL(sl_frontier_fit_at(&o->chin, o->budget[k], &o->n_opt[k], &o->d_opt[k],
+                               &o->tokens_per_param[k]));
+  o->frontier_ok = 1;
+  return SL_OK;
+}
+
+/* Rank 0: the efficient frontier over (N without embeddings, corpus size D), val loss averaged
+ * over the seeds of each (N, D). */
+static int derive_efficient(const analyze_args *a, const sl_analysis_data *d, sl_analyze_out *o,
+                            size_t n_use, const size_t *use) {
+  int err = SL_OK;
+  double *pn = NULL, *pd = NULL, *pl = NULL, *cnt = NULL;
+  SL_ALLOC(pn, n_use + 1);
+  pd = sl_calloc(n_use + 1, sizeof *pd);
+  pl = sl_calloc(n_use + 1, sizeof *pl);
+  cnt = sl_calloc(n_use + 1, sizeof *cnt);
+  o->eff_d = sl_calloc(n_use + 1, sizeof *o->eff_d);
+  o->eff_n = sl_calloc(n_use + 1, sizeof *o->eff_n);
+  o->eff_loss = sl_calloc(n_use + 1, sizeof *o->eff_loss);
+  SL_CHECK_GOTO(pd && pl && cnt && o->eff_d && o->eff_n && o->eff_loss, SL_ERR_NOMEM, done,
+                "out of memory for %zu cells", n_use);
+  size_t m = 0;
+  for (size_t k = 0; k < n_use; k++) {
+    size_t i = use[k], j = 0;
+    while (j < m && !(pn[j] == d->n_no_embed[i] && pd[j] == d->d_tokens[i]))
+      j++;
+    if (j == m) pn[m] = d->n_no_embed[i], pd[m] = d->d_tokens[i], m++;
+    pl[j] += d->val_loss[i];
+    cnt[j] += 1;
+  }
+  for (size_t j = 0; j < m; j++)
+    pl[j] /= cnt[j];
+  err = sl_fit_efficient_frontier(pn, pd, pl, m, a->tolerance, o->eff_d, o->eff_n, &o->n_eff,
+                                  &o->eff);
+  if (err != SL_OK) {
+    if (!soft_error(err)) goto done;
+    snprintf(o->eff_why, sizeof o->eff_why, "not fitted: %s", sl_error_message());
+    sl_error_clear();
+    o->n_eff = 0;
+    err = SL_OK;
+    goto done;
+  }
+  for (size_t f = 0; f < o->n_eff; f++) {
+    double best = INFINITY;
+    for (size_t j = 0; j < m; j++)
+      if (pd[j] == o->eff_d[f]) best = fmin(best, pl[j]);
+    o->eff_loss[f] = best;
+  }
+  o->eff_ok = 1;
+done:
+  free(pn);
+  free(pd);
+  free(pl);
+  free(cnt);
+  return err;
+}
+
+static void derive_kausik(sl_analyze_out *o) {
+  if (!o->chin_ok || !isfinite(o->chin.value[SL_CH_BETA])) return;
+  sl_kausik_reconstruct(o->chin.value[SL_CH_BETA], &o->kausik);
+  /* gamma falls as beta grows: the interval's ends swap. NaN where beta has no interval. */
+  double lo = o->chin.lo[SL_CH_BETA], hi = o->chin.hi[SL_CH_BETA];
+  if (isfinite(lo) && isfinite(hi)) {
+    sl_kausik_reconstruct(hi, &o->kausik_at_lo);
+    sl_kausik_reconstruct(lo, &o->kausik_at_hi);
+  } else {
+    sl_kausik nan_k = {NAN, NAN, NAN, NAN, NAN, NAN, NAN};
+    o->kausik_at_lo = o->kausik_at_hi = nan_k;
+  }
+  o->kausik_ok = 1;
+}
+
+/* ------------------------------------------------------------------ /analysis */
+
+static const double PUBLISHED[8] = {1.69, 406.4, 410.7, 0.34, 0.28, NAN, NAN, NAN};
+
+static void published(double *p) {
+  memcpy(p, PUBLISHED, sizeof PUBLISHED);
+  p[SL_CH_LA] = log(PUBLISHED[SL_CH_A]);
+  p[SL_CH_LB] = log(PUBLISHED[SL_CH_B]);
+  p[SL_CH_LE] = log(PUBLISHED[SL_CH_E]);
+}
+
+#define G_CH "/analysis/chinchilla"
+#define G_FR "/analysis/frontier"
+#define G_EF "/analysis/efficient_frontier"
+#define G_KA "/analysis/kausik"
+
+/* value, se, lo, hi of a fit under group g. */
+static int write_params(sl_analysis_writer *w, const char *g, const sl_fit_result *r,
+                        const char *units) {
+  char p[128];
+  snprintf(p, sizeof p, "%s/parameter_names", g);
+  SL_CALL(sl_analysis_write_str(w, p, r->n_params, (const char *const *)r->names, "1",
+                                "names of the parameters, in the order of value, se, lo, hi"));
+  const struct {
+    const char *name, *desc;
+    const double *v;
+  } cols[4] = {{"value", "point estimate from all the fitted points", r->value},
+               {"se", "bootstrap standard error (NaN without replicates)", r->se},
+               {"lo", "lower end of the 95% interval", r->lo},
+               {"hi", "upper end of the 95% interval", r->hi}};
+  for (size_t k = 0; k < 4; k++) {
+    snprintf(p, sizeof p, "%s/%s", g, cols[k].name);
+    SL_CALL(sl_analysis_write_f64(w, p, r->n_params, 0, cols[k].v, units, cols[k].desc));
+  }
+  return SL_OK;
+}
+
+static int write_chinchilla(sl_analysis_writer *w, const sl_analyze_out *o, size_t n_use,
+                            const size_t *use) {
+  const sl_analysis_data *d = o->data;
+  SL_CALL(sl_analysis_group(w, G_CH,
+                            "Chinchilla law L(N, D) = E + A/N^alpha + B/D^beta fitted to the done "
+                            "cells (docs/SCIENCE.md section 5)"));
+  SL_CALL(sl_analysis_attr_str(w, G_CH, "formula", sl_fit_chinchilla_ops.formula));
+  SL_CALL(sl_analysis_attr_str(w, G_CH, "N_used", "/cells/n_params_no_embed"));
+  SL_CALL(sl_analysis_attr_str(w, G_CH, "N_meaning",
+                               "N without embeddings (token and position tables excluded, as in "
+                               "Kaplan et al.)"));
+  SL_CALL(sl_analysis_attr_str(w, G_CH, "D_used", "/cells/tokens_trained"));
+  SL_CALL(sl_analysis_attr_str(w, G_CH, "D_meaning",
+                               "tokens processed in training (steps x batch x targets per row): "
+                               "about d_tokens x epochs, more where train.min_steps clamps"));
+  SL_CALL(sl_analysis_attr_str(w, G_CH, "loss_used", "/cells/val_loss"));
+  SL_CALL(sl_analysis_attr_i64(w, G_CH, "bootstrap_requested", (int64_t)o->bootstrap));
+  SL_CALL(sl_analysis_attr_i64(w, G_CH, "seed", (int64_t)o->seed));
+  /* Which cells: used ones, and the others with why (whether or not the fit ran). */
+  int64_t *idx = NULL;
+  const char **why = NULL;
+  size_t n_drop = 0;
+  int err = SL_OK;
+  idx = sl_calloc(d->n_cells, sizeof *idx);
+  why = sl_calloc(d->n_cells, sizeof *why);
+  SL_CHECK_GOTO(idx && why, SL_ERR_NOMEM, done, "out of memory");
+  for (size_t k = 0; k < n_use; k++)
+    idx[k] = (int64_t)use[k];
+  SL_CALL_GOTO(sl_analysis_write_i64(w, G_CH "/cells_used", n_use, idx, "1",
+                                     "cell indices (rows of /cells) the fit used"),
+               done);
+  for (size_t i = 0; i < d->n_cells; i++)
+    if (o->drop_reason[i]) idx[n_drop] = (int64_t)i, why[n_drop++] = o->drop_reason[i];
+  SL_CALL_GOTO(sl_analysis_write_i64(w, G_CH "/dropped_cells", n_drop, idx, "1",
+                                     "cell indices left out of the fit (see dropped_reason)"),
+               done);
+  SL_CALL_GOTO(sl_analysis_write_str(w, G_CH "/dropped_reason", n_drop, why, "1",
+                                     "why each of dropped_cells was left out"),
+               done);
+  if (!o->chin_ok) {
+    SL_CALL_GOTO(sl_analysis_attr_str(w, G_CH, "status", "skipped"), done);
+    SL_CALL_GOTO(sl_analysis_attr_str(w, G_CH, "notes", o->chin_why), done);
+    goto done;
+  }
+  const sl_fit_result *r = &o->chin;
+  SL_CALL_GOTO(sl_analysis_attr_str(w, G_CH, "status", "fitted"), done);
+  SL_CALL_GOTO(sl_analysis_attr_str(w, G_CH, "notes", r->notes), done);
+  SL_CALL_GOTO(sl_analysis_attr_f64(w, G_CH, "objective", r->objective), done);
+  SL_CALL_GOTO(sl_analysis_attr_i64(w, G_CH, "n_points", (int64_t)r->n_points), done);
+  SL_CALL_GOTO(sl_analysis_attr_i64(w, G_CH, "n_used", (int64_t)r->n_used), done);
+  SL_CALL_GOTO(sl_analysis_attr_i64(w, G_CH, "n_starts", (int64_t)r->n_starts), done);
+  SL_CALL_GOTO(sl_analysis_attr_i64(w, G_CH, "best_start", (int64_t)r->best_start), done);
+  SL_CALL_GOTO(sl_analysis_attr_i64(w, G_CH, "n_boot", (int64_t)r->n_boot), done);
+  SL_CALL_GOTO(sl_analysis_attr_i64(w, G_CH, "n_boot_failed", (int64_t)r->n_boot_failed), done);
+  SL_CALL_GOTO(write_params(w, G_CH, r,
+                            "E, A, B in nats/token (A and B per N^-alpha and D^-beta); alpha, "
+                            "beta, a = ln A, b = ln B, e = ln E dimensionless"),
+               done);
+  double pub[8];
+  published(pub);
+  SL_CALL_GOTO(sl_analysis_write_f64(w, G_CH "/published", 8, 0, pub, "as value",
+                                     "Hoffmann et al. (Chinchilla) constants for reference: E "
+                                     "1.69, A 406.4, B 410.7, alpha 0.34, beta 0.28"),
+               done);
+  SL_CALL_GOTO(sl_analysis_write_f64(w, G_CH "/bootstrap", r->n_boot, r->n_params, r->boot,
+                                     "as value",
+                                     "bootstrap replicates [replicate, parameter] in resample "
+                                     "order, parameters as parameter_names"),
+               done);
+  /* A fit's points were given in cell order, so its dropped indices map back through use. */
+  for (size_t k = 0; k < r->n_dropped; k++)
+    idx[k] = (int64_t)use[r->dropped[k]];
+  SL_CALL_GOTO(sl_analysis_write_i64(w, G_CH "/fit_dropped_cells", r->n_dropped, idx, "1",
+                                     "cells the fit itself dropped (see notes)"),
+               done);
+done:
+  free(idx);
+  free(why);
+  return err;
+}
+
+static int write_estimates(sl_analysis_writer *w, const char *path, const sl_estimate *e, size_t n,
+                           const char *units, const char *desc) {
+  double v[3 * 4];
+  for (size_t k = 0; k < n && k < 3; k++) {
+    v[4 * k] = e[k].value;
+    v[4 * k + 1] = e[k].se;
+    v[4 * k + 2] = e[k].lo;
+    v[4 * k + 3] = e[k].hi;
+  }
+  char full[256];
+  snprintf(full, sizeof full, "%s [budget, (value, se, lo95, hi95)]", desc);
+  SL_CALL(sl_analysis_write_f64(w, path, n, 4, v, units, full));
+  return SL_OK;
+}
+
+static int write_frontier(sl_analysis_writer *w, const sl_analyze_out *o) {
+  SL_CALL(sl_analysis_group(w, G_FR,
+                            "compute-optimal frontier of the Chinchilla fit under C = 6 N D "
+                            "(docs/SCIENCE.md section 5)"));
+  SL_CALL(sl_analysis_attr_str(w, G_FR, "formula",
+                               "N_opt = G (C/6)^a_N, D_opt = G^-1 (C/6)^a_D, G = (alpha A / (beta "
+                               "B))^(1/(alpha+beta)), a_N = beta/(alpha+beta), a_D = "
+                               "alpha/(alpha+beta)"));
+  SL_CALL(sl_analysis_attr_str(w, G_FR, "C_meaning",
+                               "C = 6 N D FLOPs with N = parameters without embeddings and D = "
+                               "tokens trained (the fit's N and D)"));
+  if (!o->frontier_ok) {
+    SL_CALL(sl_analysis_attr_str(w, G_FR, "status", "skipped"));
+    SL_CALL(sl_analysis_attr_str(w, G_FR, "notes", o->frontier_why));
+    return SL_OK;
+  }
+  SL_CALL(sl_analysis_attr_str(w, G_FR, "status", "computed"));
+  SL_CALL(sl_analysis_attr_i64(w, G_FR, "n_boot", (int64_t)o->frontier.n_boot));
+  const char *names[3] = {"G", "a_N", "a_D"};
+  const sl_estimate *e[3] = {&o->frontier.G, &o->frontier.a_N, &o->frontier.a_D};
+  double v[4][3];
+  for (size_t k = 0; k < 3; k++) {
+    v[0][k] = e[k]->value;
+    v[1][k] = e[k]->se;
+    v[2][k] = e[k]->lo;
+    v[3][k] = e[k]->hi;
+  }
+  SL_CALL(sl_analysis_write_str(w, G_FR "/parameter_names", 3, names, "1",
+                                "G, a_N, a_D: the order of value, se, lo, hi"));
+  SL_CALL(sl_analysis_write_f64(w, G_FR "/value", 3, 0, v[0],
+                                "G in parameters/FLOP^a_N; a_N, "
+                                "a_D dimensionless",
+                                "point estimate from the fit"));
+  SL_CALL(sl_analysis_write_f64(w, G_FR "/se", 3, 0, v[1], "as value",
+                                "bootstrap standard error (replicates with alpha, beta > 0)"));
+  SL_CALL(sl_analysis_write_f64(w, G_FR "/lo", 3, 0, v[2], "as value",
+                                "lower end of the 95% interval"));
+  SL_CALL(sl_analysis_write_f64(w, G_FR "/hi", 3, 0, v[3], "as value",
+                                "upper end of the 95% interval"));
+  SL_CALL(sl_analysis_write_f64(w, G_FR "/compute", 3, 0, o->budget, "FLOP",
+                                "budgets: the smallest, geometric middle and largest C = 6ND of "
+                                "the fitted cells"));
+  SL_CALL(write_estimates(w, G_FR "/n_opt", o->n_opt, 3, "parameters",
+                          "compute-optimal N (without embeddings) at each budget"));
+  SL_CALL(write_estimates(w, G_FR "/d_opt", o->d_opt, 3, "tokens",
+                          "compute-optimal tokens trained at each budget"));
+  SL_CALL(write_estimates(w, G_FR "/tokens_per_param", o->tokens_per_param, 3, "tokens/parameter",
+                          "D_opt / N_opt at each budget"));
+  return SL_OK;
+}
+
+static int write_efficient(sl_analysis_writer *w, const sl_analyze_out *o) {
+  SL_CALL(sl_analysis_group(w, G_EF,
+                            "efficient frontier (docs/SCIENCE.md section 2): for each corpus "
+                            "size D, the smallest N whose loss is within the tolerance of the "
+                            "best loss at that D, and N_eff = c D^gamma"));
+  SL_CALL(sl_analysis_attr_f64(w, G_EF, "tolerance", o->tolerance));
+  SL_CALL(sl_analysis_attr_str(w, G_EF, "tolerance_units", "nats/token"));
+  SL_CALL(sl_analysis_attr_str(w, G_EF, "N_used", "/cells/n_params_no_embed"));
+  SL_CALL(sl_analysis_attr_str(w, G_EF, "D_used", "/cells/d_tokens (corpus size)"));
+  SL_CALL(sl_analysis_attr_str(w, G_EF, "loss_used",
+                               "/cells/val_loss averaged over the seeds of each (N, D)"));
+  if (!o->eff_ok) {
+    SL_CALL(sl_analysis_attr_str(w, G_EF, "status", "skipped"));
+    SL_CALL(sl_analysis_attr_str(w, G_EF, "notes", o->eff_why));
+    return SL_OK;
+  }
+  SL_CALL(sl_analysis_attr_str(w, G_EF, "status", "fitted"));
+  SL_CALL(sl_analysis_attr_str(w, G_EF, "notes", o->eff.notes));
+  SL_CALL(sl_analysis_attr_f64(w, G_EF, "gamma", o->eff.value[SL_PL_K]));
+  SL_CALL(sl_analysis_write_f64(w, G_EF "/d_tokens", o->n_eff, 0, o->eff_d, "tokens",
+                                "frontier points: corpus size D, increasing"));
+  SL_CALL(sl_analysis_write_f64(w, G_EF "/n_eff", o->n_eff, 0, o->eff_n, "parameters",
+                                "frontier points: smallest N (without embeddings) within the "
+                                "tolerance of the best loss at D"));
+  SL_CALL(sl_analysis_write_f64(w, G_EF "/best_loss", o->n_eff, 0, o->eff_loss, "nats/token",
+                                "the best seed-averaged loss at D"));
+  SL_CALL(write_params(w, G_EF, &o->eff,
+                       "k = gamma dimensionless; c in parameters/tokens^gamma; log_c = ln c"));
+  return SL_OK;
+}
+
+static int write_kausik(sl_analysis_writer *w, const sl_analyze_out *o) {
+  SL_CALL(sl_analysis_group(w, G_KA,
+                            "Kausik N ~ D^gamma: a RECONSTRUCTION from the fitted Chinchilla beta "
+                            "(gamma_hi = 1 - beta, gamma_lo = 1 - 2 beta, gamma_mid = their "
+                            "mean), not the paper's derivation (docs/SCIENCE.md section 2)"));
+  SL_CALL(sl_analysis_attr_str(w, G_KA, "label", "RECONSTRUCTION"));
+  if (!o->kausik_ok) {
+    SL_CALL(sl_analysis_attr_str(w, G_KA, "status", "skipped"));
+    SL_CALL(sl_analysis_attr_str(w, G_KA, "notes", "no Chinchilla fit, hence no beta"));
+    return SL_OK;
+  }
+  SL_CALL(sl_analysis_attr_str(w, G_KA, "status", "computed"));
+  SL_CALL(sl_analysis_attr_f64(w, G_KA, "beta", o->kausik.beta));
+  SL_CALL(sl_analysis_attr_f64(w, G_KA, "beta_lo", o->chin.lo[SL_CH_BETA]));
+  SL_CALL(sl_analysis_attr_f64(w, G_KA, "beta_hi", o->chin.hi[SL_CH_BETA]));
+  SL_CALL(sl_analysis_attr_f64(w, G_KA, "measured_gamma_efficient_frontier",
+                               o->eff_ok ? o->eff.value[SL_PL_K] : NAN));
+  const char *names[3] = {"gamma_hi", "gamma_mid", "gamma_lo"};
+  const sl_kausik *k[3] = {&o->kausik, &o->kausik_at_lo, &o->kausik_at_hi};
+  double g[3][3], f[3][3];
+  for (size_t j = 0; j < 3; j++) {
+    g[j][0] = k[j]->gamma_hi, g[j][1] = k[j]->gamma_mid, g[j][2] = k[j]->gamma_lo;
+    f[j][0] = k[j]->doubling_hi, f[j][1] = k[j]->doubling_mid, f[j][2] = k[j]->doubling_lo;
+  }
+  SL_CALL(sl_analysis_write_str(w, G_KA "/names", 3, names, "1",
+                                "the three reconstructed exponents, in the order of the others"));
+  SL_CALL(sl_analysis_write_f64(w, G_KA "/gamma", 3, 0, g[0], "1",
+                                "reconstructed gamma at the fitted beta"));
+  SL_CALL(sl_analysis_write_f64(w, G_KA "/gamma_lo", 3, 0, g[1], "1",
+                                "gamma at the upper end of beta's 95% interval"));
+  SL_CALL(sl_analysis_write_f64(w, G_KA "/gamma_hi", 3, 0, g[2], "1",
+                                "gamma at the lower end of beta's 95% interval"));
+  SL_CALL(sl_analysis_write_f64(w, G_KA "/doubling", 3, 0, f[0], "1",
+                                "corpus factor 2^(1/gamma) that doubles the skills (NaN where "
+                                "gamma <= 0)"));
+  return SL_OK;
+}
+
+static int write_analysis(const analyze_args *a, const sl_analyze_out *o, size_t n_use,
+                          const size_t *use, int argc, char **argv) {
+  sl_analysis_writer *w = NULL;
+  SL_CALL(sl_analysis_open(a->file, &w));
+  int err = SL_OK;
+  char when[64], cmd[1024] = "slingshot";
+  time_t now = time(NULL);
+  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+  for (int i = 0; i < argc; i++) {
+    size_t len = strlen(cmd);
+    snprintf(cmd + len, sizeof cmd - len, " %s", argv[i]);
+  }
+  SL_CALL_GOTO(sl_analysis_attr_str(w, "/analysis", "slingshot_version", SLINGSHOT_VERSION), done);
+  SL_CALL_GOTO(sl_analysis_attr_str(w, "/analysis", "git_sha", SLINGSHOT_GIT_SHA), done);
+  SL_CALL_GOTO(sl_analysis_attr_str(w, "/analysis", "created_utc", when), done);
+  SL_CALL_GOTO(sl_analysis_attr_str(w, "/analysis", "command", cmd), done);
+  SL_CALL_GOTO(sl_analysis_attr_i64(w, "/analysis", "mpi_ranks", o->mpi_ranks), done);
+  SL_CALL_GOTO(sl_analysis_attr_i64(w, "/analysis", "n_cells", (int64_t)o->data->n_cells), done);
+  SL_CALL_GOTO(sl_analysis_attr_i64(w, "/analysis", "n_done", (int64_t)o->n_done), done);
+  SL_CALL_GOTO(sl_analysis_attr_i64(w, "/analysis", "n_todo", (int64_t)o->n_todo), done);
+  SL_CALL_GOTO(sl_analysis_attr_i64(w, "/analysis", "n_diverged", (int64_t)o->n_diverged), done);
+  SL_CALL_GOTO(sl_analysis_attr_i64(w, "/analysis", "n_failed", (int64_t)o->n_failed), done);
+  SL_CALL_GOTO(sl_analysis_attr_str(w, "/analysis", "report", a->dir), done);
+  SL_CALL_GOTO(write_chinchilla(w, o, n_use, use), done);
+  SL_CALL_GOTO(write_frontier(w, o), done);
+  SL_CALL_GOTO(write_efficient(w, o), done);
+  SL_CALL_GOTO(write_kausik(w, o), done);
+done:;
+  int e = sl_analysis_close(w);
+  if (err == SL_OK && e != SL_OK) err = e;
+  return err;
+}
+
+/* ------------------------------------------------------------------ summary */
+
+static void print_summary(const sl_analyze_out *o, FILE *f) {
+  if (o->chin_ok) {
+    const sl_fit_result *r = &o->chin;
+    double pub[8];
+    published(pub);
+    fprintf(f,
+            "\nChinchilla %s on %zu cells (N without embeddings, D = tokens trained, held-out "
+            "loss), %zu bootstrap replicates:\n",
+            sl_fit_chinchilla_ops.formula, r->n_used, r->n_boot);
+    fprintf(f, "  %-6s %12s %25s %10s\n", "param", "value", "95% interval", "published");
+    for (size_t k = 0; k <= SL_CH_BETA; k++)
+      fprintf(f, "  %-6s %12.5g   [%10.4g, %10.4g] %10.4g\n", r->names[k], r->value[k], r->lo[k],
+              r->hi[k], pub[k]);
+  } else {
+    fprintf(f, "\nChinchilla fit: %s\n", o->chin_why);
+  }
+  if (o->frontier_ok) {
+    const sl_frontier_fit *fr = &o->frontier;
+    fprintf(f,
+            "compute-optimal frontier: N_opt ~ C^%.3f [%.3f, %.3f], D_opt ~ C^%.3f [%.3f, %.3f]\n",
+            fr->a_N.value, fr->a_N.lo, fr->a_N.hi, fr->a_D.value, fr->a_D.lo, fr->a_D.hi);
+    fprintf(f, "  at C = %.3g FLOP: N_opt = %.3g, D_opt = %.3g, %.3g tokens/parameter\n",
+            o->budget[2], o->n_opt[2].value, o->d_opt[2].value, o->tokens_per_param[2].value);
+  } else {
+    fprintf(f, "compute-optimal frontier: %s\n", o->frontier_why);
+  }
+  if (o->eff_ok && isfinite(o->eff.lo[SL_PL_K]))
+    fprintf(f,
+            "efficient frontier (tolerance %g nats/token, %zu corpus sizes): gamma = %.3f "
+            "[%.3f, %.3f]\n",
+            o->tolerance, o->n_eff, o->eff.value[SL_PL_K], o->eff.lo[SL_PL_K], o->eff.hi[SL_PL_K]);
+  else if (o->eff_ok)
+    fprintf(f,
+            "efficient frontier (tolerance %g nats/token, %zu corpus sizes): gamma = %.3f (no "
+            "interval from %zu points)\n",
+            o->tolerance, o->n_eff, o->eff.value[SL_PL_K], o->n_eff);
+  else
+    fprintf(f, "efficient frontier: %s\n", o->eff_why);
+  if (o->kausik_ok)
+    fprintf(f,
+            "Kausik RECONSTRUCTION from beta = %.3f: gamma_hi %.3f, gamma_mid %.3f, gamma_lo "
+            "%.3f\n",
+            o->kausik.beta, o->kausik.gamma_hi, o->kausik.gamma_mid, o->kausik.gamma_lo);
+  fprintf(f, "written: %s:/analysis and %s/report.md", o->file, o->dir);
+  if (o->figures && o->gnuplot_missing) fprintf(f, " (gnuplot not found: scripts without PNGs)");
+  if (o->figures && o->figures_failed)
+    fprintf(f, " (%d figure%s failed: see %s/gnuplot.log)", o->figures_failed,
+            o->figures_failed == 1 ? "" : "s", o->dir);
+  fprintf(f, "\n");
+}
+
+/* ------------------------------------------------------------------ the command */
+
+static void out_free(sl_analyze_out *o) {
+  sl_fit_result_free(&o->chin);
+  sl_fit_result_free(&o->eff);
+  free(o->eff_d);
+  free(o->eff_n);
+  free(o->eff_loss);
+  free(o->drop_reason);
+}
+
+int sl_cmd_analyze(int argc, char **argv, MPI_Comm comm) {
+  int rank, size;
+  SL_CALL_MPI(MPI_Comm_rank(comm, &rank));
+  SL_CALL_MPI(MPI_Comm_size(comm, &size));
+  analyze_args a;
+  int err = analyze_parse(argc, argv, &a);
+  if (err != SL_OK) { /* every rank saw the same arguments: rank 0 alone reports */
+    if (rank != 0) sl_error_clear();
+    return err;
+  }
+  if (a.help) {
+    if (rank == 0) analyze_usage(stdout);
+    return SL_OK;
+  }
+  char *dir_alloc = NULL;
+  if (!a.dir) {
+    SL_CALL(default_dir(a.file, &dir_alloc));
+    a.dir = dir_alloc;
+  }
+
+  sl_analysis_data data;
+  memset(&data, 0, sizeof data);
+  sl_analyze_out o;
+  memset(&o, 0, sizeof o);
+  char *reasons = NULL;
+  size_t *use = NULL;
+  double t0 = sl_wtime();
+  if (rank == 0) {
+    /* Every input problem before any work: the file, then the report folder. */
+    err = sl_analysis_read(a.file, &data);
+    if (err == SL_OK && access(a.file, W_OK) != 0)
+      err = SL_ERROR(SL_ERR_IO,
+                     "cannot write the analysis into %s: %s (analyze adds /analysis to the "
+                     "results file; make it writable or analyse a copy)",
+                     a.file, strerror(errno));
+    if (err == SL_OK) err = sl_report_prepare_dir(a.dir);
+  }
+  /* Rank 0's status first, so no rank waits in a broadcast that will not come. */
+  if (MPI_Bcast(&err, 1, MPI_INT, 0, comm) != MPI_SUCCESS) {
+    err = SL_ERROR(SL_ERR_MPI, "analyze: broadcasting rank 0's status failed");
+    goto done;
+  }
+  if (err != SL_OK) goto done; /* the message is on rank 0 */
+  SL_CALL_GOTO(sl_analysis_data_bcast(&data, 0, comm), done);
+  double t_read = sl_wtime() - t0;
+
+  const size_t n = data.n_cells;
+  o.file = a.file;
+  o.dir = a.dir;
+  o.data = &data;
+  o.bootstrap = a.bootstrap;
+  o.seed = a.seed;
+  o.tolerance = a.tolerance;
+  o.figures = a.figures;
+  o.mpi_ranks = size;
+  reasons = sl_calloc(n, REASON_LEN);
+  o.drop_reason = sl_calloc(n, sizeof *o.drop_reason);
+  use = sl_calloc(n, sizeof *use);
+  SL_CHECK_GOTO(reasons && o.drop_reason && use, SL_ERR_NOMEM, done, "out of memory for %zu cells",
+                n);
+  classify(&data, &o, reasons);
+  size_t n_use = 0;
+  for (size_t i = 0; i < n; i++)
+    if (!o.drop_reason[i]) use[n_use++] = i;
+  if (rank == 0) {
+    printf("slingshot analyze: %s: %zu cells: %zu done, %zu missing (todo), %zu diverged, %zu "
+           "failed; fitting the %zu usable done cell%s\n",
+           a.file, n, o.n_done, o.n_todo, o.n_diverged, o.n_failed, n_use, n_use == 1 ? "" : "s");
+    fflush(stdout);
+  }
+
+  if (n_use >= MIN_CHIN_CELLS)
+    sl_log(SL_LOG_INFO,
+           "analyze: Chinchilla fit, %d starts and %zu bootstrap resamples over %d rank(s)",
+           SL_CHINCHILLA_N_STARTS, a.bootstrap, size);
+  double t1 = sl_wtime();
+  SL_CALL_GOTO(fit_chinchilla(&a, &data, &o, n_use, use, comm), done);
+  double t_fit = sl_wtime() - t1;
+
+  if (rank == 0) {
+    double t2 = sl_wtime();
+    err = derive_frontier(&data, &o, n_use, use);
+    if (err == SL_OK) err = derive_efficient(&a, &data, &o, n_use, use);
+    if (err == SL_OK) derive_kausik(&o);
+    if (err == SL_OK) err = write_analysis(&a, &o, n_use, use, argc, argv);
+    if (err == SL_OK) err = sl_report_write(&o);
+    if (err == SL_OK) print_summary(&o, stdout);
+    fflush(stdout);
+    sl_log(SL_LOG_INFO,
+           "analyze: read %.3f s, Chinchilla fit %.3f s on %d rank(s), frontiers, "
+           "file and report %.3f s",
+           t_read, t_fit, size, sl_wtime() - t2);
+  }
+  /* Only rank 0 can fail after the fit; main's reduction turns that into the exit status. */
+done:
+  free(reasons);
+  free(use);
+  out_free(&o);
+  sl_analysis_data_free(&data);
+  free(dir_alloc);
+  return err;
+}
