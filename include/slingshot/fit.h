@@ -49,6 +49,7 @@ typedef struct sl_fit_options {
   double sigmoid_hi;  /* sigmoid_log: upper asymptote (start value if fitted) */
   int sigmoid_fit_lo; /* sigmoid_log: 1 fits lo, 0 holds it at sigmoid_lo */
   int sigmoid_fit_hi; /* sigmoid_log: 1 fits hi, 0 holds it at sigmoid_hi */
+  double fixed_E;     /* chinchilla: > 0 holds E at this value (a known entropy rate), 0 fits it */
 } sl_fit_options;
 
 /* Defaults: MPI_COMM_SELF, seed 1, bootstrap 1000, boot_starts 4, huber_delta 1e-3, max_iter

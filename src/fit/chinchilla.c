@@ -34,11 +34,15 @@ typedef struct chin_problem {
   const double *ln_n, *ln_d, *ln_l;
   const double *w; /* multiplicities (NULL: all 1) */
   double delta;
+  double fixed_e; /* ln E when E is held fixed (known entropy rate), NaN when E is fitted */
 } chin_problem;
 
 /* The objective and (when g != NULL) its gradient. */
 static double chin_fg(const double *th, const chin_problem *p, double *g) {
-  const double a = th[TH_A], b = th[TH_B], e = th[TH_E], al = th[TH_AL], be = th[TH_BE];
+  const double a = th[TH_A], b = th[TH_B], al = th[TH_AL], be = th[TH_BE];
+  /* A held E: its coordinate is ignored and gets no gradient, so BFGS never moves it. */
+  const int e_fixed = !isnan(p->fixed_e);
+  const double e = e_fixed ? p->fixed_e : th[TH_E];
   const double delta = p->delta;
   double f = 0, g_a = 0, g_b = 0, g_e = 0, g_al = 0, g_be = 0;
   for (size_t i = 0; i < p->n; i++) {
@@ -77,7 +81,7 @@ static double chin_fg(const double *th, const chin_problem *p, double *g) {
   if (g) {
     g[TH_A] = g_a;
     g[TH_B] = g_b;
-    g[TH_E] = g_e;
+    g[TH_E] = e_fixed ? 0.0 : g_e;
     g[TH_AL] = g_al;
     g[TH_BE] = g_be;
   }
@@ -195,14 +199,15 @@ static void chin_grid_start(size_t s, const chin_problem *p, double *th) {
 /* Internal (centred) parameters to the reported ones: a = a_c + alpha mean(ln N), same for b. */
 static void chin_report(const double *th, const chin_problem *p, double *out) {
   double a = th[TH_A] + th[TH_AL] * p->mean_ln_n, b = th[TH_B] + th[TH_BE] * p->mean_ln_d;
-  out[SL_CH_E] = exp(th[TH_E]);
+  double e = isnan(p->fixed_e) ? th[TH_E] : p->fixed_e;
+  out[SL_CH_E] = exp(e);
   out[SL_CH_A] = exp(a);
   out[SL_CH_B] = exp(b);
   out[SL_CH_ALPHA] = th[TH_AL];
   out[SL_CH_BETA] = th[TH_BE];
   out[SL_CH_LA] = a;
   out[SL_CH_LB] = b;
-  out[SL_CH_LE] = th[TH_E];
+  out[SL_CH_LE] = e;
 }
 
 /* Agrees on a status across comm: the worst (max) over ranks. */
@@ -468,7 +473,8 @@ static int chin_fit(const sl_fit_data *data, const sl_fit_options *opt, sl_fit_r
       logs[i] -= mn;
       logs[n + i] -= md;
     }
-    p = (chin_problem){n, mn, md, logs, logs + n, logs + 2 * n, NULL, opt->huber_delta};
+    p = (chin_problem){n, mn, md, logs, logs + n, logs + 2 * n, NULL, opt->huber_delta, NAN};
+    if (opt->fixed_E > 0) p.fixed_e = log(opt->fixed_E);
     err = chin_solver_init(&cs, &p, opt);
   }
   int worst = SL_OK, err_local = err;
@@ -482,6 +488,10 @@ static int chin_fit(const sl_fit_data *data, const sl_fit_options *opt, sl_fit_r
   size_t best_index = 0;
   SL_CALL_GOTO(chin_multistart(&cs, &p, comm, rank, size, th, &f, &best_index), done);
   chin_report(th, &p, res->value);
+  if (opt->fixed_E > 0) {
+    res->fixed[SL_CH_E] = res->fixed[SL_CH_LE] = 1;
+    sl_fit_note(res, "E held at %.10g (given, not fitted); ", opt->fixed_E);
+  }
   res->objective = f;
   res->n_starts = SL_CHINCHILLA_N_STARTS;
   res->best_start = best_index;

@@ -72,6 +72,37 @@ static void test_chinchilla_exact(void) {
   sl_fit_result_free(&res);
 }
 
+/* E held at a known value (slingshot's languages know their entropy rate): the other four
+ * parameters are recovered, E is reported exactly and marked fixed, and a wrong E is felt. */
+static void test_chinchilla_fixed_E(void) {
+  double n[64], d[64], l[64];
+  grid8(0.0, 1, n, d, l);
+  sl_fit_data data = {64, n, d, l};
+  sl_fit_options opt;
+  sl_fit_options_default(&opt);
+  opt.bootstrap = 20;
+  opt.fixed_E = E0;
+  sl_fit_result res;
+  SL_ASSERT_OK(sl_fit_run("chinchilla", &data, &opt, &res));
+  CU_ASSERT_EQUAL(res.value[SL_CH_E], E0);
+  CU_ASSERT_TRUE(res.fixed[SL_CH_E] && res.fixed[SL_CH_LE] && !res.fixed[SL_CH_ALPHA]);
+  CU_ASSERT_TRUE(close_rel(res.value[SL_CH_A], A0, 1e-5));
+  CU_ASSERT_TRUE(close_rel(res.value[SL_CH_B], B0, 1e-5));
+  CU_ASSERT_TRUE(close_rel(res.value[SL_CH_ALPHA], AL0, 1e-6));
+  CU_ASSERT_TRUE(close_rel(res.value[SL_CH_BETA], BE0, 1e-6));
+  CU_ASSERT_PTR_NOT_NULL(strstr(res.notes, "E held at 1.69"));
+  for (size_t r = 0; r < res.n_boot; r++)
+    CU_ASSERT_EQUAL(res.boot[r * 8 + SL_CH_E], E0);
+  double objective_true = res.objective;
+  sl_fit_result_free(&res);
+  opt.fixed_E = 1.2 * E0; /* a wrong E cannot fit exact data as well */
+  opt.bootstrap = 0;
+  SL_ASSERT_OK(sl_fit_run("chinchilla", &data, &opt, &res));
+  CU_ASSERT_EQUAL(res.value[SL_CH_E], 1.2 * E0);
+  CU_ASSERT_TRUE(res.objective > 100 * objective_true + 1e-12);
+  sl_fit_result_free(&res);
+}
+
 static void test_chinchilla_noisy(void) {
   /* 2% multiplicative noise, 64 points, 200 resamples, plus two bad points that must be dropped
    * and recorded. */
@@ -454,6 +485,7 @@ static void test_fit_command(void) {
 int main(int argc, char **argv) {
   static const sl_test tests[] = {{"chinchilla exact recovery", test_chinchilla_exact},
                                   {"chinchilla noisy, bootstrap", test_chinchilla_noisy},
+                                  {"chinchilla with E held", test_chinchilla_fixed_E},
                                   {"chinchilla too few points", test_chinchilla_too_few},
                                   {"frontier at published constants", test_frontier_published},
                                   {"kausik reconstruction", test_kausik},
