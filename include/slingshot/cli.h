@@ -30,6 +30,10 @@ typedef struct sl_analyze_out {
   int chin_ok, frontier_ok, eff_ok, kausik_ok; /* 1: computed; else *_why says why not */
   char chin_why[512], frontier_why[512], eff_why[512];
   sl_fit_result chin; /* x = N without embeddings, z = tokens trained, y = val loss */
+  /* The same with E held at the language's exact entropy rate (slingshot knows it). */
+  int chin_fixed_ok;
+  char chin_fixed_why[512];
+  sl_fit_result chin_fixed;
   sl_frontier_fit frontier;
   double budget[3]; /* compute budgets (FLOP) spanning the grid's 6ND */
   sl_estimate n_opt[3], d_opt[3], tokens_per_param[3];

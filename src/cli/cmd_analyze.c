@@ -225,11 +225,13 @@ static int soft_error(int e) {
   return e == SL_ERR_ARG || e == SL_ERR_NUMERIC;
 }
 
-/* Collective: the Chinchilla fit on the usable cells. */
-static int fit_chinchilla(const analyze_args *a, const sl_analysis_data *d, sl_analyze_out *o,
-                          size_t n_use, const size_t *use, MPI_Comm comm) {
+/* Collective: the Chinchilla fit on the usable cells; E is fitted (fixed_E = 0) or held at
+ * fixed_E. The result goes to *res, with *ok and why saying whether it ran. */
+static int fit_chinchilla(const analyze_args *a, const sl_analysis_data *d, size_t n_use,
+                          const size_t *use, MPI_Comm comm, double fixed_E, sl_fit_result *res,
+                          int *ok, char *why, size_t why_size) {
   if (n_use < MIN_CHIN_CELLS) {
-    snprintf(o->chin_why, sizeof o->chin_why,
+    snprintf(why, why_size,
              "skipped: %zu usable done cell%s, and L(N, D) has 5 free parameters: it needs at "
              "least %d (finish the grid with slingshot run --resume)",
              n_use, n_use == 1 ? "" : "s", MIN_CHIN_CELLS);
@@ -254,20 +256,20 @@ static int fit_chinchilla(const analyze_args *a, const sl_analysis_data *d, sl_a
   opt.comm = comm;
   opt.bootstrap = a->bootstrap;
   opt.seed = a->seed;
+  opt.fixed_E = fixed_E;
   sl_fit_data data = {n_use, xs, xs + n_use, xs + 2 * n_use};
-  err = sl_fit_run("chinchilla", &data, &opt, &o->chin);
+  err = sl_fit_run("chinchilla", &data, &opt, res);
   free(xs);
   /* The data are the same everywhere, so the ranks fail alike; a rank failing its own way
    * (memory, MPI) makes the command fail. */
   int e = err;
   SL_CALL_MPI(MPI_Allreduce(&e, &worst, 1, MPI_INT, MPI_MAX, comm));
   if (err == SL_OK && worst == SL_OK) {
-    o->chin_ok = 1;
+    *ok = 1;
     return SL_OK;
   }
   if (soft_error(err) && (worst == err)) {
-    snprintf(o->chin_why, sizeof o->chin_why, "the fit failed on these data: %s",
-             sl_error_message());
+    snprintf(why, why_size, "the fit failed on these data: %s", sl_error_message());
     sl_error_clear();
     return SL_OK;
   }
@@ -490,6 +492,34 @@ done:
   return err;
 }
 
+#define G_CF "/analysis/chinchilla_fixed_E"
+
+/* The fit with E held at the exact entropy rate: what the synthetic language adds. */
+static int write_chinchilla_fixed(sl_analysis_writer *w, const sl_analyze_out *o) {
+  SL_CALL(sl_analysis_group(w, G_CF,
+                            "Chinchilla law with E held at the language's exact entropy rate "
+                            "(/language entropy_nats_per_token): A, B, alpha, beta fitted"));
+  SL_CALL(sl_analysis_attr_str(w, G_CF, "formula", sl_fit_chinchilla_ops.formula));
+  SL_CALL(sl_analysis_attr_str(w, G_CF, "cells", "the cells of /analysis/chinchilla/cells_used"));
+  if (!o->chin_fixed_ok) {
+    SL_CALL(sl_analysis_attr_str(w, G_CF, "status", "skipped"));
+    SL_CALL(sl_analysis_attr_str(w, G_CF, "notes", o->chin_fixed_why));
+    return SL_OK;
+  }
+  const sl_fit_result *r = &o->chin_fixed;
+  SL_CALL(sl_analysis_attr_str(w, G_CF, "status", "fitted"));
+  SL_CALL(sl_analysis_attr_str(w, G_CF, "notes", r->notes));
+  SL_CALL(sl_analysis_attr_f64(w, G_CF, "E_held", r->value[SL_CH_E]));
+  SL_CALL(sl_analysis_attr_f64(w, G_CF, "objective", r->objective));
+  SL_CALL(sl_analysis_attr_i64(w, G_CF, "n_used", (int64_t)r->n_used));
+  SL_CALL(sl_analysis_attr_i64(w, G_CF, "n_boot", (int64_t)r->n_boot));
+  SL_CALL(
+      write_params(w, G_CF, r, "E (held), A, B in nats/token; alpha, beta, a, b, e dimensionless"));
+  SL_CALL(sl_analysis_write_f64(w, G_CF "/bootstrap", r->n_boot, r->n_params, r->boot, "as value",
+                                "bootstrap replicates [replicate, parameter], as parameter_names"));
+  return SL_OK;
+}
+
 static int write_estimates(sl_analysis_writer *w, const char *path, const sl_estimate *e, size_t n,
                            const char *units, const char *desc) {
   double v[3 * 4];
@@ -649,6 +679,7 @@ static int write_analysis(const analyze_args *a, const sl_analyze_out *o, size_t
   SL_CALL_GOTO(sl_analysis_attr_i64(w, "/analysis", "n_failed", (int64_t)o->n_failed), done);
   SL_CALL_GOTO(sl_analysis_attr_str(w, "/analysis", "report", a->dir), done);
   SL_CALL_GOTO(write_chinchilla(w, o, n_use, use), done);
+  SL_CALL_GOTO(write_chinchilla_fixed(w, o), done);
   SL_CALL_GOTO(write_frontier(w, o), done);
   SL_CALL_GOTO(write_efficient(w, o), done);
   SL_CALL_GOTO(write_kausik(w, o), done);
@@ -675,6 +706,13 @@ static void print_summary(const sl_analyze_out *o, FILE *f) {
               r->hi[k], pub[k]);
   } else {
     fprintf(f, "\nChinchilla fit: %s\n", o->chin_why);
+  }
+  if (o->chin_fixed_ok) {
+    const sl_fit_result *r = &o->chin_fixed;
+    fprintf(f, "with E held at the exact entropy rate %.5g nats/token:\n", r->value[SL_CH_E]);
+    for (size_t k = SL_CH_A; k <= SL_CH_BETA; k++)
+      fprintf(f, "  %-6s %12.5g   [%10.4g, %10.4g]\n", r->names[k], r->value[k], r->lo[k],
+              r->hi[k]);
   }
   if (o->frontier_ok) {
     const sl_frontier_fit *fr = &o->frontier;
@@ -715,6 +753,7 @@ static void print_summary(const sl_analyze_out *o, FILE *f) {
 
 static void out_free(sl_analyze_out *o) {
   sl_fit_result_free(&o->chin);
+  sl_fit_result_free(&o->chin_fixed);
   sl_fit_result_free(&o->eff);
   free(o->eff_d);
   free(o->eff_n);
@@ -798,7 +837,17 @@ int sl_cmd_analyze(int argc, char **argv, MPI_Comm comm) {
            "analyze: Chinchilla fit, %d starts and %zu bootstrap resamples over %d rank(s)",
            SL_CHINCHILLA_N_STARTS, a.bootstrap, size);
   double t1 = sl_wtime();
-  SL_CALL_GOTO(fit_chinchilla(&a, &data, &o, n_use, use, comm), done);
+  SL_CALL_GOTO(fit_chinchilla(&a, &data, n_use, use, comm, 0.0, &o.chin, &o.chin_ok, o.chin_why,
+                              sizeof o.chin_why),
+               done);
+  if (isfinite(data.entropy_nats) && data.entropy_nats > 0) {
+    SL_CALL_GOTO(fit_chinchilla(&a, &data, n_use, use, comm, data.entropy_nats, &o.chin_fixed,
+                                &o.chin_fixed_ok, o.chin_fixed_why, sizeof o.chin_fixed_why),
+                 done);
+  } else {
+    snprintf(o.chin_fixed_why, sizeof o.chin_fixed_why,
+             "the file has no /language entropy_nats_per_token");
+  }
   double t_fit = sl_wtime() - t1;
 
   if (rank == 0) {

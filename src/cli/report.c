@@ -722,6 +722,33 @@ static void md_chinchilla(FILE *f, const sl_analyze_out *o) {
   fprintf(f, "Fit notes: %s\n\n", r->notes);
 }
 
+static void md_chinchilla_fixed(FILE *f, const sl_analyze_out *o) {
+  fprintf(f, "### The same law with E held at the exact entropy rate\n\n");
+  if (!o->chin_fixed_ok) {
+    fprintf(f, "**Not fitted**: %s.\n\n", o->chin_fixed_why);
+    return;
+  }
+  const sl_fit_result *r = &o->chin_fixed;
+  fprintf(f,
+          "The language's entropy rate is known exactly (%.6g nats/token), and no model can go "
+          "below it, so E can be held there and only A, B, alpha and beta fitted. With few cells "
+          "this is far better determined than the free fit, whose E can drift below the entropy "
+          "rate. `/analysis/chinchilla_fixed_E` in the results file.\n\n",
+          r->value[SL_CH_E]);
+  fprintf(f, "| parameter | fitted | std. err. | 95%% interval |\n|---|---:|---:|---|\n");
+  for (size_t k = 0; k <= SL_CH_BETA; k++) {
+    char v[32], s[32], l[32], h[32];
+    if (r->fixed[k])
+      fprintf(f, "| %s | %s | held | |\n", r->names[k], num(v, sizeof v, "%.6g", r->value[k]));
+    else
+      fprintf(f, "| %s | %s | %s | %s to %s |\n", r->names[k],
+              num(v, sizeof v, "%.4g", r->value[k]), num(s, sizeof s, "%.2g", r->se[k]),
+              num(l, sizeof l, "%.4g", r->lo[k]), num(h, sizeof h, "%.4g", r->hi[k]));
+  }
+  fprintf(f, "\nObjective %.6g (free fit: %.6g), %zu bootstrap replicates.\n\n", r->objective,
+          o->chin_ok ? o->chin.objective : NAN, r->n_boot);
+}
+
 static void md_frontier(FILE *f, const sl_analyze_out *o) {
   fprintf(f, "## Compute-optimal frontier (C = 6 N D)\n\n");
   if (!o->frontier_ok) {
@@ -856,6 +883,7 @@ static int write_report_md(const report_ctx *c) {
   md_header(f, o);
   md_cells(f, o);
   md_chinchilla(f, o);
+  md_chinchilla_fixed(f, o);
   md_frontier(f, o);
   md_efficient(f, o);
   md_kausik(f, o);
