@@ -195,7 +195,7 @@ static int gpt_layernorm_backward(float *dx, float *dg, float *db, const float *
 static int gpt_gelu_forward(float *out, const float *x, size_t n) {
   for (size_t i = 0; i < n; i++) {
     const float u = GPT_GELU_K * (x[i] + GPT_GELU_A * x[i] * x[i] * x[i]);
-    out[i] = 0.5f * x[i] * (1.0f + tanhf(u));
+    out[i] = 0.5f * x[i] * (1.0f + sl_tanhf_fast(u));
   }
   return SL_OK;
 }
@@ -205,7 +205,7 @@ static int gpt_gelu_backward(float *dx, const float *dout, const float *x, size_
    *   d/dx = (1 + tanh u) / 2 + x/2 (1 - tanh^2 u) k (1 + 3 a x^2). dx may alias dout. */
   for (size_t i = 0; i < n; i++) {
     const float xi = x[i];
-    const float th = tanhf(GPT_GELU_K * (xi + GPT_GELU_A * xi * xi * xi));
+    const float th = sl_tanhf_fast(GPT_GELU_K * (xi + GPT_GELU_A * xi * xi * xi));
     const float du = GPT_GELU_K * (1.0f + 3.0f * GPT_GELU_A * xi * xi);
     dx[i] = dout[i] * (0.5f * (1.0f + th) + 0.5f * xi * (1.0f - th * th) * du);
   }

@@ -63,7 +63,7 @@ int sl_mlp_embed_backward(float *demb, const float *dx, const int32_t *tokens, s
 
 int sl_tanh_forward(float *out, const float *inp, size_t n) {
   for (size_t i = 0; i < n; i++)
-    out[i] = tanhf(inp[i]);
+    out[i] = sl_tanhf_fast(inp[i]);
   return SL_OK;
 }
 
