@@ -79,6 +79,18 @@ size_t sl_cell_memory_bytes(const sl_config *cfg, const sl_cell *cell);
  * random tokens, over at least `steps` steps after one warm-up step. Not collective. */
 int sl_train_step_seconds(const sl_config *cfg, const sl_cell *cell, int steps, double *seconds);
 
+/* Checkpointing of sl_train_cell_ckpt: every `every` steps the cell's state goes to `path`
+ * (atomically); when `path` exists at the start, training resumes from it (an error if it is
+ * damaged or belongs to another cell or config). config_sha256: sl_sha256_hex of the resolved
+ * config text. The caller removes `path` after the cell's row is in the results file. */
+typedef struct sl_train_ckpt {
+  const char *path;
+  int64_t every;
+  char config_sha256[65];
+} sl_train_ckpt;
+int sl_train_cell_ckpt(const sl_config *cfg, const sl_cell *cell, const sl_train_ckpt *ckpt,
+                       sl_train_hook hook, void *ctx, sl_cell_result *res);
+
 /* Mean cross-entropy (nats/token) of m over every predictable token of tokens[0..n): the MLP
  * predicts each t >= T from its window, the GPT each token of consecutive (T+1)-token rows.
  * rows is scratch of at least m->spec.B * (T+1) tokens. */

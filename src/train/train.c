@@ -4,7 +4,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "slingshot/checkpoint.h"
 #include "slingshot/corpus.h"
 #include "slingshot/error.h"
 #include "slingshot/optim.h"
@@ -165,6 +167,11 @@ static int all_finite(const float *x, size_t n) {
 
 int sl_train_cell(const sl_config *cfg, const sl_cell *cell, sl_train_hook hook, void *ctx,
                   sl_cell_result *res) {
+  return sl_train_cell_ckpt(cfg, cell, NULL, hook, ctx, res);
+}
+
+int sl_train_cell_ckpt(const sl_config *cfg, const sl_cell *cell, const sl_train_ckpt *ckpt,
+                       sl_train_hook hook, void *ctx, sl_cell_result *res) {
   int err = SL_OK;
   double t0 = sl_wtime();
   sl_skills_lang *lang = NULL;
@@ -227,7 +234,24 @@ int sl_train_cell(const sl_config *cfg, const sl_cell *cell, sl_train_hook hook,
   int next_point = 0;
   int64_t since_hook = 0;
   double hook_time = sl_wtime();
-  for (int64_t step = 0; step <= steps; step++) {
+  int64_t first_step = 0;
+  sl_checkpoint ck;
+  if (ckpt && ckpt->path) {
+    SL_CALL_GOTO(sl_checkpoint_bind(&ck, cell->index, ckpt->config_sha256, m, opt, res->curve_loss,
+                                    res->curve_tokens, P),
+                 done);
+    if (access(ckpt->path, F_OK) ==
+        0) { /* resume: a bad or foreign file is an error, not ignored */
+      SL_CALL_GOTO(sl_checkpoint_load(ckpt->path, &ck), done);
+      opt->step = ck.optim_step;
+      rng = ck.rng;
+      first_step = ck.step;
+      next_point = ck.next_point;
+      res->steps = ck.step;
+      res->tokens_trained = ck.tokens_trained;
+    }
+  }
+  for (int64_t step = first_step; step <= steps; step++) {
     if (next_point < P && step == (int64_t)llround((double)next_point * steps / (P - 1))) {
       sl_timer_start("eval");
       double l;
@@ -238,6 +262,17 @@ int sl_train_cell(const sl_config *cfg, const sl_cell *cell, sl_train_hook hook,
       next_point++;
     }
     if (step == steps) break;
+    /* Checkpoint every K steps, after the eval of this step and before its batch is drawn. */
+    if (ckpt && ckpt->path && ckpt->every > 0 && step > first_step && step % ckpt->every == 0) {
+      sl_timer_start("checkpoint");
+      ck.step = step;
+      ck.optim_step = opt->step;
+      ck.tokens_trained = res->tokens_trained;
+      ck.next_point = next_point;
+      ck.rng = rng;
+      SL_CALL_GOTO(sl_checkpoint_save(ckpt->path, &ck), done);
+      sl_timer_stop("checkpoint");
+    }
     sl_timer_start("train");
     for (int b = 0; b < B; b++) {
       int64_t start = (int64_t)sl_rng_below(&rng, (uint64_t)(D - T));
