@@ -3,6 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "slingshot/cli.h"
@@ -35,6 +38,9 @@ static void run_usage(FILE *f) {
           "                        ranks given; train nothing\n"
           "  --print-config        print the resolved config (every key) and exit\n"
           "  --config-reference    print every config key with its range and default, and exit\n"
+          "  --checkpoint-every S  save a running cell every S steps into FILE.ckpt/ (default\n"
+          "                        500; 0: never), so --resume continues it instead of\n"
+          "                        starting it again\n"
           "  --progress SECONDS    progress line interval when not on a terminal (default 10)\n"
           "  --log-level LEVEL     error, warn, info (default) or debug\n"
           "  -h, --help            this help\n");
@@ -44,11 +50,13 @@ typedef struct run_args {
   const char *config, *output;
   int resume, force, print_config, reference, help, dry_run;
   double progress;
+  long long checkpoint_every;
 } run_args;
 
 static int parse_args(int argc, char **argv, run_args *a) {
   memset(a, 0, sizeof *a);
   a->progress = 10.0;
+  a->checkpoint_every = 500;
   for (int i = 1; i < argc; i++) {
     const char *s = argv[i];
     int has_next = i + 1 < argc;
@@ -73,6 +81,12 @@ static int parse_args(int argc, char **argv, run_args *a) {
       a->progress = strtod(argv[++i], &end);
       SL_CHECK(*end == '\0' && a->progress > 0, SL_ERR_ARG,
                "--progress %s: give a positive number of seconds", argv[i]);
+    } else if (!strcmp(s, "--checkpoint-every")) {
+      SL_CHECK(has_next, SL_ERR_ARG, "--checkpoint-every needs a number of steps");
+      char *end;
+      a->checkpoint_every = strtoll(argv[++i], &end, 10);
+      SL_CHECK(*end == '\0' && a->checkpoint_every >= 0, SL_ERR_ARG,
+               "--checkpoint-every %s: give a number of steps >= 0 (0: no checkpoints)", argv[i]);
     } else if (!strcmp(s, "--log-level")) {
       SL_CHECK(has_next, SL_ERR_ARG, "--log-level needs error, warn, info or debug");
       int level = sl_log_level_parse(argv[++i]);
@@ -170,6 +184,27 @@ static void train_hook(void *ctx, int64_t tokens) {
   progress_print(p, 0);
 }
 
+/* ------------------------------------------------------------------ checkpoints */
+
+/* Rank 0 makes FILE.ckpt/; a new results file starts with it emptied, since checkpoints of a
+ * file made before would not match (they are refused, not used, but they would fail cells). */
+static int checkpoint_dir(const char *dir, int fresh) {
+  if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+    return SL_ERROR(SL_ERR_IO, "cannot create the checkpoint folder %s: %s", dir, strerror(errno));
+  if (!fresh) return SL_OK;
+  DIR *d = opendir(dir);
+  SL_CHECK(d, SL_ERR_IO, "cannot read the checkpoint folder %s: %s", dir, strerror(errno));
+  struct dirent *e;
+  char path[1100];
+  while ((e = readdir(d)) != NULL)
+    if (strncmp(e->d_name, "cell_", 5) == 0) {
+      snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+      unlink(path);
+    }
+  closedir(d);
+  return SL_OK;
+}
+
 /* ------------------------------------------------------------------ the run */
 
 int sl_cmd_run(int argc, char **argv, MPI_Comm comm) {
@@ -247,6 +282,18 @@ int sl_cmd_run(int argc, char **argv, MPI_Comm comm) {
   sl_log(SL_LOG_INFO, "language: V = %d, entropy %.4f bits/token (%s)", lang->V,
          lang->entropy_bits_per_token, lang->entropy_exact ? "exact" : "Monte Carlo estimate");
 
+  char ckdir[600];
+  snprintf(ckdir, sizeof ckdir, "%s.ckpt", output);
+  sl_train_ckpt ck = {.path = NULL, .every = a.checkpoint_every};
+  sl_sha256_hex(text, strlen(text), ck.config_sha256);
+  if (a.checkpoint_every > 0) {
+    err = rank == 0 ? checkpoint_dir(ckdir, !(a.resume && exists)) : SL_OK;
+    int worst_ck = err;
+    MPI_Allreduce(&err, &worst_ck, 1, MPI_INT, MPI_MAX, comm);
+    if (worst_ck != SL_OK && err == SL_OK)
+      err = SL_ERROR(worst_ck, "rank 0 failed (see its message)");
+    if (err != SL_OK) goto done;
+  }
   SL_CALL_GOTO(sl_sched_create(&grid, todo, comm, &sched), done);
   progress prog = {
       .sched = sched, .rank = rank, .tty = isatty(2), .t0 = sl_wtime(), .interval = a.progress};
@@ -261,7 +308,10 @@ int sl_cmd_run(int argc, char **argv, MPI_Comm comm) {
     if (ci < 0) break;
     const sl_cell *cell = &grid.cells[ci];
     prog.cell_fpt = cell->flops_per_token;
-    int e = sl_train_cell(&cfg, cell, train_hook, &prog, &cr);
+    char ckpath[700];
+    snprintf(ckpath, sizeof ckpath, "%s/cell_%lld.ckpt", ckdir, (long long)ci);
+    ck.path = a.checkpoint_every > 0 ? ckpath : NULL;
+    int e = sl_train_cell_ckpt(&cfg, cell, &ck, train_hook, &prog, &cr);
     if (e != SL_OK) { /* the cell failed: record it, keep the grid going */
       sl_log_all(SL_LOG_WARN, "cell %lld failed: %s", (long long)ci, sl_error_message());
       sl_error_clear();
@@ -270,6 +320,7 @@ int sl_cmd_run(int argc, char **argv, MPI_Comm comm) {
     local_err = sl_results_write_cell(res, cell, &cr, rank);
     sl_timer_stop("write");
     if (local_err != SL_OK) break; /* an I/O error: stop taking cells, report below */
+    if (ck.path) unlink(ck.path);  /* the row is in the file: the checkpoint has served */
     sl_sched_report(sched, 1, 0.0, 0);
     sl_log_all(SL_LOG_INFO, "cell %lld N=%zu D=%lld: %s val_loss %.4f excess %.4f nats (%.1f s)",
                (long long)ci, cell->n_params, (long long)cell->d_tokens,
@@ -299,6 +350,7 @@ done:
     MPI_Barrier(comm);
     sl_log(SL_LOG_INFO, "\ntime per phase across ranks:");
     if (sl_log_get_level() >= SL_LOG_INFO) sl_timers_report(comm, stderr);
+    if (rank == 0 && a.checkpoint_every > 0) rmdir(ckdir); /* only if empty: all cells ended */
     sl_log(SL_LOG_INFO, "results: %s  (inspect: slingshot status %s; h5dump -H %s)", output, output,
            output);
   }

@@ -9,6 +9,7 @@
 #include "slingshot/checkpoint.h"
 #include "slingshot/corpus.h"
 #include "slingshot/error.h"
+#include "slingshot/log.h"
 #include "slingshot/optim.h"
 #include "slingshot/rng.h"
 #include "slingshot/timer.h"
@@ -240,9 +241,11 @@ int sl_train_cell_ckpt(const sl_config *cfg, const sl_cell *cell, const sl_train
     SL_CALL_GOTO(sl_checkpoint_bind(&ck, cell->index, ckpt->config_sha256, m, opt, res->curve_loss,
                                     res->curve_tokens, P),
                  done);
-    if (access(ckpt->path, F_OK) ==
-        0) { /* resume: a bad or foreign file is an error, not ignored */
+    /* Resume: a bad or foreign file is an error, not ignored. */
+    if (access(ckpt->path, F_OK) == 0) {
       SL_CALL_GOTO(sl_checkpoint_load(ckpt->path, &ck), done);
+      sl_log_all(SL_LOG_INFO, "cell %lld: resuming from its checkpoint at step %lld of %lld",
+                 (long long)cell->index, (long long)ck.step, (long long)steps);
       opt->step = ck.optim_step;
       rng = ck.rng;
       first_step = ck.step;
