@@ -14,6 +14,7 @@ int sl_cmd_run(int argc, char **argv, MPI_Comm comm);
 int sl_cmd_status(int argc, char **argv, MPI_Comm comm);
 int sl_cmd_fit(int argc, char **argv, MPI_Comm comm);
 int sl_cmd_analyze(int argc, char **argv, MPI_Comm comm);
+int sl_cmd_bench(int argc, char **argv, MPI_Comm comm);
 
 /* What `slingshot analyze` found (src/cli/cmd_analyze.c), for its report (src/cli/report.c).
  * The report functions run on one rank and are not collective. */

@@ -1,0 +1,18 @@
+/* Benchmarks that print figures (not timed tests): `slingshot bench ...`. See bench/README.md.
+ *
+ * Each is called like a subcommand (cli.h): after MPI_Init, on every rank of comm (collective),
+ * with argv[0] the benchmark's name; only rank 0 measures and prints, the others wait and return
+ * the same status. A benchmark whose figures miss their targets still returns SL_OK: the figures
+ * are its result. */
+#ifndef SLINGSHOT_BENCH_H
+#define SLINGSHOT_BENCH_H
+
+#include <mpi.h>
+
+/* slingshot bench train [--steps S] [--warmup W] [--torch PYTHON] [--script PATH] [--no-torch]
+ * Single-thread sgemm rate of this machine, then training steps per second (forward, backward,
+ * AdamW) of the three models of issue 3, and the same models in PyTorch (one thread) when PYTHON
+ * can import torch. */
+int sl_bench_train(int argc, char **argv, MPI_Comm comm);
+
+#endif

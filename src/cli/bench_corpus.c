@@ -1,0 +1,460 @@
+/* `slingshot bench corpus` (include/slingshot/bench_corpus.h): the figures that decide whether
+ * corpus work can keep up with training. Targets per core (issue 4): skills generation >= 50 M
+ * tokens/s, exact distinct 8-grams >= 20 M tokens/s, HyperLogLog >= 100 M tokens/s.
+ *
+ * Besides the library calls, the counting is timed in two local variants of the same loop, so a
+ * change to src/corpus/unique.c can be judged before it is made:
+ *   rolling   the 8-gram key updated in O(1) per token (drop the oldest digit, add the newest)
+ *             and no chained hash when the packing fits in 64 bits;
+ *   prefetch  rolling keys computed BENCH_BATCH positions ahead, their set slots prefetched,
+ *             then inserted.
+ * Both must give the library's count (the run fails otherwise). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "slingshot/bench_corpus.h"
+#include "slingshot/corpus.h"
+#include "slingshot/error.h"
+#include "slingshot/hmm.h"
+#include "slingshot/lang.h"
+#include "slingshot/pcfg.h"
+#include "slingshot/rng.h"
+#include "slingshot/timer.h"
+
+#define BENCH_NGRAM 8
+#define BENCH_HLL_P 14
+#define BENCH_BATCH 32
+#define BENCH_CHUNK ((size_t)1 << 20)
+#define BENCH_STREAM_N ((size_t)1 << 24) /* doubles per STREAM array: 128 MiB */
+#define BENCH_STREAM_REPS 5
+/* The slot function of sl_uset (src/corpus/unique.c): Fibonacci hashing, top bits of key * phi. */
+#define BENCH_PHI 0x9E3779B97F4A7C15ull
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: slingshot bench corpus [--tokens N] [--help]\n"
+             "  Memory bandwidth (STREAM-like copy and triad, one thread), corpus generation\n"
+             "  throughput of the skills, HMM and PCFG languages, exact distinct 8-gram counting\n"
+             "  (tokens/s, bytes per distinct key) and HyperLogLog (p = 14) over N tokens of the\n"
+             "  skills language (default N = 1e8; 4 B per token of memory for the corpus, about\n"
+             "  16-48 B per distinct 8-gram for the exact set). Every rank measures at once;\n"
+             "  rank 0 prints the minimum and the mean over ranks.\n"
+             "  --tokens N   corpus size (>= 1000; 1e6 for a quick run)\n");
+}
+
+/* ------------------------------------------------------------------ figures across ranks */
+
+typedef struct bench_row {
+  const char *what, *unit;
+  double value, target; /* target 0: none */
+} bench_row;
+
+#define BENCH_MAX_ROWS 24
+
+typedef struct bench_out {
+  bench_row row[BENCH_MAX_ROWS];
+  int n;
+} bench_out;
+
+static void put(bench_out *o, const char *what, const char *unit, double value, double target) {
+  if (o->n < BENCH_MAX_ROWS) o->row[o->n++] = (bench_row){what, unit, value, target};
+}
+
+/* ------------------------------------------------------------------ memory bandwidth */
+
+static int bench_stream(bench_out *o) {
+  const size_t n = BENCH_STREAM_N;
+  double *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b), *c = malloc(n * sizeof *c);
+  int err = SL_OK;
+  SL_CHECK_GOTO(a && b && c, SL_ERR_NOMEM, done, "out of memory for the bandwidth arrays");
+  for (size_t i = 0; i < n; i++) {
+    a[i] = 1.0;
+    b[i] = 2.0;
+    c[i] = 0.5;
+  }
+  double best_copy = INFINITY, best_triad = INFINITY;
+  const double s = 3.0;
+  for (int r = 0; r < BENCH_STREAM_REPS; r++) {
+    double t0 = sl_wtime();
+    for (size_t i = 0; i < n; i++)
+      c[i] = a[i];
+    double t1 = sl_wtime();
+    for (size_t i = 0; i < n; i++)
+      a[i] = b[i] + s * c[i];
+    double t2 = sl_wtime();
+    best_copy = fmin(best_copy, t1 - t0);
+    best_triad = fmin(best_triad, t2 - t1);
+  }
+  /* Keep the compiler from dropping the loops: a depends on every pass. */
+  volatile double sink = a[n / 2] + c[n / 3];
+  (void)sink;
+  put(o, "memory bandwidth, copy", "GB/s", 2.0 * n * sizeof(double) / best_copy / 1e9, 0);
+  put(o, "memory bandwidth, triad", "GB/s", 3.0 * n * sizeof(double) / best_triad / 1e9, 0);
+done:
+  free(a);
+  free(b);
+  free(c);
+  return err;
+}
+
+/* ------------------------------------------------------------------ generation */
+
+static int bench_generation(size_t N, int32_t *tokens, bench_out *o) {
+  int err = SL_OK;
+  sl_skills_lang *S = NULL;
+  sl_hmm *H = NULL;
+  sl_pcfg *P = NULL;
+  /* The default experiment's language (experiments/default.cfg). */
+  sl_skills_params sp;
+  memset(&sp, 0, sizeof sp);
+  sp.M = 32;
+  sp.S = 16;
+  sp.k_max = 3;
+  sp.arity_weights[0] = sp.arity_weights[1] = sp.arity_weights[2] = 1;
+  SL_CALL_GOTO(sl_skills_create(&sp, 1, &S), done);
+  sl_rng r;
+  sl_rng_seed(&r, 1);
+  double t0 = sl_wtime();
+  SL_CALL_GOTO(sl_skills_generate(S, &r, tokens, N, NULL, 0, NULL), done);
+  put(o, "skills generation (M 32, S 16, k 3)", "M tokens/s", N / (sl_wtime() - t0) / 1e6, 50);
+
+  sl_hmm_params hp = {
+      .H = 64, .V = 1024, .trans_k = 8, .emit_k = 32, .trans_alpha = 0.5, .emit_alpha = 0.5};
+  SL_CALL_GOTO(sl_hmm_create(&hp, 1, &H), done);
+  const size_t nh = N < 20 * BENCH_CHUNK ? N : 20 * BENCH_CHUNK;
+  int hidden = -1;
+  t0 = sl_wtime();
+  for (size_t pos = 0; pos < nh; pos += BENCH_CHUNK) {
+    const size_t m = nh - pos < BENCH_CHUNK ? nh - pos : BENCH_CHUNK;
+    SL_CALL_GOTO(sl_hmm_generate(H, &r, &hidden, tokens + pos, NULL, m), done);
+  }
+  put(o, "HMM generation (H 64, V 1024, k 8/32)", "M tokens/s", nh / (sl_wtime() - t0) / 1e6, 0);
+
+  sl_pcfg_params pp;
+  memset(&pp, 0, sizeof pp);
+  pp.levels = 5;
+  for (int l = 0; l < 5; l++)
+    pp.symbols[l] = l == 0 ? 1 : 8;
+  pp.rules = 8;
+  pp.T = 256;
+  pp.emit_k = 16;
+  pp.p_emit = 0.1;
+  pp.alpha = 0.5;
+  pp.max_len = 16;
+  SL_CALL_GOTO(sl_pcfg_create(&pp, 1, &P), done);
+  t0 = sl_wtime();
+  SL_CALL_GOTO(sl_pcfg_generate(P, &r, tokens, nh, NULL), done);
+  put(o, "PCFG generation (5 levels, 8 sym, T 256)", "M tokens/s", nh / (sl_wtime() - t0) / 1e6, 0);
+  /* The exact-probability side, for scale: inside algorithm per sentence. */
+  const size_t ns = 2000;
+  double mean, se;
+  t0 = sl_wtime();
+  SL_CALL_GOTO(sl_pcfg_entropy_rate(P, &r, ns, &mean, &se), done);
+  put(o, "PCFG sample + inside (sentences of <= 16)", "k sentences/s", ns / (sl_wtime() - t0) / 1e3,
+      0);
+  t0 = sl_wtime();
+  const size_t ne = 1000000;
+  SL_CALL_GOTO(sl_hmm_entropy_rate(H, &r, ne, 0, 20, &mean, &se), done);
+  put(o, "HMM sample + forward step (H 64)", "M tokens/s", ne / (sl_wtime() - t0) / 1e6, 0);
+
+  /* Leave the skills corpus in tokens for the counting. */
+  sl_rng_seed(&r, 1);
+  SL_CALL_GOTO(sl_skills_generate(S, &r, tokens, N, NULL, 0, NULL), done);
+done:
+  sl_skills_destroy(S);
+  sl_hmm_destroy(H);
+  sl_pcfg_destroy(P);
+  return err;
+}
+
+/* ------------------------------------------------------------------ counting */
+
+/* The library's digit width: the bits of (largest token + 1). */
+static int digit_bits(const int32_t *t, size_t n) {
+  int32_t mx = 0;
+  for (size_t i = 0; i < n; i++)
+    if (t[i] > mx) mx = t[i];
+  int b = 1;
+  while (((uint64_t)mx + 1) >> b != 0)
+    b++;
+  return b;
+}
+
+/* Tracks the largest table the set ever held together with its predecessor (during a grow). */
+static size_t peak_slots(size_t cap) {
+  return cap + cap / 2; /* the grow from cap / 2 to cap holds both */
+}
+
+/* Rolling keys: the packing of the 8-gram ending at e read backwards has t[e-1] as its top digit,
+ * so key(e + 1) = (key(e) >> b) | ((t[e] + 1) << (b (n - 1))). Requires n b <= 64. */
+static int count_rolling(const int32_t *t, size_t N, int bits, int prefetch, size_t *count,
+                         size_t *peak) {
+  const int n = BENCH_NGRAM;
+  sl_uset s;
+  SL_CALL(sl_uset_init(&s, 0));
+  int err = SL_OK;
+  const int top = bits * (n - 1);
+  uint64_t packed = 0;
+  for (int L = n; L >= 2; L--) /* the key of the (n-1) tokens before position n - 1 */
+    packed = (packed >> bits) | (((uint64_t)t[n - L] + 1) << top);
+  size_t maxcap = s.cap;
+  if (!prefetch) {
+    for (size_t e = n; e <= N; e++) {
+      packed = (packed >> bits) | (((uint64_t)t[e - 1] + 1) << top);
+      SL_CALL_GOTO(sl_uset_insert(&s, sl_hash_mix64(packed), NULL), done);
+      if (s.cap > maxcap) maxcap = s.cap;
+    }
+  } else {
+    uint64_t keys[BENCH_BATCH];
+    for (size_t e0 = n; e0 <= N; e0 += BENCH_BATCH) {
+      const size_t m = N + 1 - e0 < BENCH_BATCH ? N + 1 - e0 : BENCH_BATCH;
+      const int shift = 64 - __builtin_ctzll((unsigned long long)s.cap);
+      for (size_t j = 0; j < m; j++) {
+        packed = (packed >> bits) | (((uint64_t)t[e0 + j - 1] + 1) << top);
+        keys[j] = sl_hash_mix64(packed);
+        __builtin_prefetch(&s.slots[(keys[j] * BENCH_PHI) >> shift], 1, 1);
+      }
+      for (size_t j = 0; j < m; j++)
+        SL_CALL_GOTO(sl_uset_insert(&s, keys[j], NULL), done);
+      if (s.cap > maxcap) maxcap = s.cap;
+    }
+  }
+  *count = s.count;
+  *peak = peak_slots(maxcap) * sizeof(uint64_t);
+done:
+  sl_uset_free(&s);
+  return err;
+}
+
+/* A copy of sl_uset with the three changes proposed for src/corpus/unique.c: the slot array on
+ * 2 MiB-aligned memory advised for transparent huge pages (fewer TLB misses and page faults on a
+ * table of GBs), inserts in batches with their slots prefetched, and the rehash on growth
+ * prefetched the same way. Same slots, same load (1/2), same counts. */
+typedef struct bset {
+  uint64_t *slots;
+  size_t cap, count;
+  int has_zero;
+} bset;
+
+#define BENCH_HUGE ((size_t)2 << 20)
+
+static size_t bset_bytes(size_t cap) {
+  return (cap * sizeof(uint64_t) + BENCH_HUGE - 1) / BENCH_HUGE * BENCH_HUGE;
+}
+
+/* Anonymous memory is zero already; the advice asks for huge pages on first touch. */
+static uint64_t *bset_alloc(size_t cap) {
+  void *p = mmap(NULL, bset_bytes(cap), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return NULL;
+#ifdef MADV_HUGEPAGE
+  madvise(p, bset_bytes(cap), MADV_HUGEPAGE); /* advice only: a refusal changes only speed */
+#endif
+  return p;
+}
+
+static void bset_free(uint64_t *slots, size_t cap) {
+  if (slots) munmap(slots, bset_bytes(cap));
+}
+
+static inline size_t bset_slot(uint64_t key, int shift) {
+  return (size_t)((key * BENCH_PHI) >> shift);
+}
+
+static void bset_put_batch(uint64_t *slots, size_t cap, const uint64_t *keys, size_t m,
+                           size_t *count) {
+  const int shift = 64 - __builtin_ctzll((unsigned long long)cap);
+  const size_t mask = cap - 1;
+  size_t idx[BENCH_BATCH];
+  for (size_t j = 0; j < m; j++) {
+    idx[j] = bset_slot(keys[j], shift);
+    __builtin_prefetch(&slots[idx[j]], 1, 1);
+  }
+  for (size_t j = 0; j < m; j++) {
+    size_t i = idx[j];
+    while (slots[i] != 0 && slots[i] != keys[j])
+      i = (i + 1) & mask;
+    if (slots[i] == 0) {
+      slots[i] = keys[j];
+      (*count)++;
+    }
+  }
+}
+
+static int bset_grow(bset *s) {
+  uint64_t *bigger = bset_alloc(2 * s->cap);
+  SL_CHECK(bigger != NULL, SL_ERR_NOMEM, "out of memory growing the set to %zu slots", 2 * s->cap);
+  uint64_t keys[BENCH_BATCH];
+  size_t m = 0, dummy = 0;
+  for (size_t i = 0; i < s->cap; i++) {
+    if (s->slots[i] == 0) continue;
+    keys[m++] = s->slots[i];
+    if (m == BENCH_BATCH) {
+      bset_put_batch(bigger, 2 * s->cap, keys, m, &dummy);
+      m = 0;
+    }
+  }
+  bset_put_batch(bigger, 2 * s->cap, keys, m, &dummy);
+  bset_free(s->slots, s->cap);
+  s->slots = bigger;
+  s->cap *= 2;
+  return SL_OK;
+}
+
+static int count_tuned(const int32_t *t, size_t N, int bits, size_t *count, size_t *peak) {
+  const int n = BENCH_NGRAM, top = bits * (n - 1);
+  bset s = {bset_alloc(64), 64, 0, 0};
+  SL_CHECK(s.slots != NULL, SL_ERR_NOMEM, "out of memory for the set");
+  size_t maxcap = s.cap;
+  uint64_t packed = 0, keys[BENCH_BATCH];
+  for (int L = n; L >= 2; L--)
+    packed = (packed >> bits) | (((uint64_t)t[n - L] + 1) << top);
+  for (size_t e0 = n; e0 <= N; e0 += BENCH_BATCH) {
+    const size_t m = N + 1 - e0 < BENCH_BATCH ? N + 1 - e0 : BENCH_BATCH;
+    while (2 * (s.count + m) > s.cap) { /* room for the whole batch at load <= 1/2 */
+      int e = bset_grow(&s);
+      if (e != SL_OK) {
+        bset_free(s.slots, s.cap);
+        SL_CALL(e);
+      }
+    }
+    if (s.cap > maxcap) maxcap = s.cap;
+    size_t k = 0;
+    for (size_t j = 0; j < m; j++) {
+      packed = (packed >> bits) | (((uint64_t)t[e0 + j - 1] + 1) << top);
+      const uint64_t key = sl_hash_mix64(packed);
+      if (key == 0) {
+        s.count += !s.has_zero;
+        s.has_zero = 1;
+      } else {
+        keys[k++] = key;
+      }
+    }
+    bset_put_batch(s.slots, s.cap, keys, k, &s.count);
+  }
+  *count = s.count;
+  *peak = peak_slots(maxcap) * sizeof(uint64_t);
+  bset_free(s.slots, s.cap);
+  return SL_OK;
+}
+
+static int count_hll_rolling(const int32_t *t, size_t N, int bits, double *est) {
+  const int n = BENCH_NGRAM, top = bits * (n - 1);
+  sl_hll h;
+  SL_CALL(sl_hll_init(&h, BENCH_HLL_P));
+  uint64_t packed = 0;
+  for (int L = n; L >= 2; L--)
+    packed = (packed >> bits) | (((uint64_t)t[n - L] + 1) << top);
+  for (size_t e = n; e <= N; e++) {
+    packed = (packed >> bits) | (((uint64_t)t[e - 1] + 1) << top);
+    sl_hll_add(&h, sl_hash_mix64(packed));
+  }
+  *est = sl_hll_estimate(&h);
+  sl_hll_free(&h);
+  return SL_OK;
+}
+
+static int bench_counting(const int32_t *t, size_t N, bench_out *o, double *distinct) {
+  const int L = BENCH_NGRAM;
+  const int64_t pre[1] = {(int64_t)N};
+  double exact = 0, hll = 0;
+  double t0 = sl_wtime();
+  SL_CALL(sl_corpus_count_unique(t, N, NULL, 0, &L, 1, pre, 1, 0, 0, NULL, &exact));
+  put(o, "exact 8-grams, sl_corpus_count_unique", "M tokens/s", N / (sl_wtime() - t0) / 1e6, 20);
+  const int bits = digit_bits(t, N);
+  SL_CHECK(bits * L <= 64, SL_ERR_INTERNAL, "the skills corpus needs %d-bit digits", bits);
+  size_t c1 = 0, c2 = 0, peak1 = 0, peak2 = 0;
+  t0 = sl_wtime();
+  SL_CALL(count_rolling(t, N, bits, 0, &c1, &peak1));
+  put(o, "exact 8-grams, rolling key (bench copy)", "M tokens/s", N / (sl_wtime() - t0) / 1e6, 20);
+  t0 = sl_wtime();
+  SL_CALL(count_rolling(t, N, bits, 1, &c2, &peak2));
+  put(o, "exact 8-grams, rolling + prefetch (copy)", "M tokens/s", N / (sl_wtime() - t0) / 1e6, 20);
+  size_t c3 = 0, peak3 = 0;
+  t0 = sl_wtime();
+  SL_CALL(count_tuned(t, N, bits, &c3, &peak3));
+  put(o, "exact 8-grams, + THP advice, batched grow", "M tokens/s", N / (sl_wtime() - t0) / 1e6,
+      20);
+  SL_CHECK((double)c1 == exact && (double)c2 == exact && (double)c3 == exact, SL_ERR_INTERNAL,
+           "the bench copies count %zu, %zu and %zu distinct 8-grams, the library %.0f", c1, c2, c3,
+           exact);
+  put(o, "distinct 8-grams", "M", exact / 1e6, 0);
+  put(o, "exact set: peak bytes per distinct key", "B", (double)peak1 / exact, 0);
+  t0 = sl_wtime();
+  SL_CALL(sl_corpus_count_unique(t, N, NULL, 0, &L, 1, pre, 1, 1, BENCH_HLL_P, NULL, &hll));
+  put(o, "HyperLogLog 8-grams, sl_corpus_count_unique", "M tokens/s", N / (sl_wtime() - t0) / 1e6,
+      100);
+  double hll2 = 0;
+  t0 = sl_wtime();
+  SL_CALL(count_hll_rolling(t, N, bits, &hll2));
+  put(o, "HyperLogLog 8-grams, rolling key (copy)", "M tokens/s", N / (sl_wtime() - t0) / 1e6, 100);
+  SL_CHECK(hll2 == hll, SL_ERR_INTERNAL, "the bench copy's HLL estimate %.3f != library %.3f", hll2,
+           hll);
+  put(o, "HyperLogLog relative error (p = 14)", "%", 100 * (hll / exact - 1), 0);
+  *distinct = exact;
+  return SL_OK;
+}
+
+/* ------------------------------------------------------------------ command */
+
+int sl_bench_corpus(int argc, char **argv, MPI_Comm comm) {
+  double tokens = 1e8;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+      int rank;
+      SL_CALL_MPI(MPI_Comm_rank(comm, &rank));
+      if (rank == 0) usage(stdout);
+      return SL_OK;
+    } else if (strcmp(argv[i], "--tokens") == 0 && i + 1 < argc) {
+      char *end;
+      tokens = strtod(argv[++i], &end);
+      SL_CHECK(*end == '\0' && tokens >= 1000 && tokens <= 4e9, SL_ERR_ARG,
+               "--tokens %s is not a number between 1000 and 4e9", argv[i]);
+    } else {
+      return SL_ERROR(SL_ERR_ARG,
+                      "unknown option '%s' for 'slingshot bench corpus' (known: "
+                      "--tokens N, --help)",
+                      argv[i]);
+    }
+  }
+  int rank, size;
+  SL_CALL_MPI(MPI_Comm_rank(comm, &rank));
+  SL_CALL_MPI(MPI_Comm_size(comm, &size));
+  const size_t N = (size_t)tokens;
+  bench_out o;
+  memset(&o, 0, sizeof o);
+  int err = SL_OK;
+  int32_t *t = malloc(N * sizeof *t);
+  double distinct = 0;
+  if (!t) err = SL_ERROR(SL_ERR_NOMEM, "out of memory for %zu tokens", N);
+  if (err == SL_OK) err = bench_stream(&o);
+  if (err == SL_OK) err = bench_generation(N, t, &o);
+  if (err == SL_OK) err = bench_counting(t, N, &o, &distinct);
+  free(t);
+  /* Agree on success before the reductions (a failed rank skips nothing collective after). */
+  int bad = err != SL_OK, any_bad = 0;
+  SL_CALL_MPI(MPI_Allreduce(&bad, &any_bad, 1, MPI_INT, MPI_MAX, comm));
+  if (err != SL_OK) return err;
+  SL_CHECK(!any_bad, SL_ERR_STATE, "the benchmark failed on another rank");
+  double vmin[BENCH_MAX_ROWS], vsum[BENCH_MAX_ROWS], v[BENCH_MAX_ROWS];
+  for (int i = 0; i < o.n; i++)
+    v[i] = o.row[i].value;
+  SL_CALL_MPI(MPI_Allreduce(v, vmin, o.n, MPI_DOUBLE, MPI_MIN, comm));
+  SL_CALL_MPI(MPI_Allreduce(v, vsum, o.n, MPI_DOUBLE, MPI_SUM, comm));
+  if (rank == 0) {
+    printf("slingshot bench corpus: %zu tokens, %d rank(s) measuring at once, one thread each\n", N,
+           size);
+    printf("%-46s %12s %12s  %-12s %s\n", "measure", "min/rank", "mean/rank", "unit", "target");
+    for (int i = 0; i < o.n; i++) {
+      char tg[32] = "";
+      if (o.row[i].target > 0)
+        snprintf(tg, sizeof tg, ">= %g %s", o.row[i].target,
+                 vmin[i] >= o.row[i].target ? "met" : "MISSED");
+      printf("%-46s %12.3f %12.3f  %-12s %s\n", o.row[i].what, vmin[i], vsum[i] / size,
+             o.row[i].unit, tg);
+    }
+    fflush(stdout);
+  }
+  return SL_OK;
+}
