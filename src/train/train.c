@@ -160,6 +160,18 @@ done:
   return err;
 }
 
+/* sl_eval_loss, with a non-finite loss (the model's SL_ERR_NUMERIC) reported as NaN: for a
+ * cell in training that is a divergence, decided by the caller. */
+static int eval_or_nan(sl_model *m, const int32_t *tokens, int64_t n, int32_t *rows, double *loss) {
+  int e = sl_eval_loss(m, tokens, n, rows, loss);
+  if (e == SL_ERR_NUMERIC) {
+    sl_error_clear();
+    *loss = NAN;
+    return SL_OK;
+  }
+  return e;
+}
+
 static int all_finite(const float *x, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (!isfinite(x[i])) return 0;
@@ -258,7 +270,7 @@ int sl_train_cell_ckpt(const sl_config *cfg, const sl_cell *cell, const sl_train
     if (next_point < P && step == (int64_t)llround((double)next_point * steps / (P - 1))) {
       sl_timer_start("eval");
       double l;
-      SL_CALL_GOTO(sl_eval_loss(m, val, n_val, rows, &l), done);
+      SL_CALL_GOTO(eval_or_nan(m, val, n_val, rows, &l), done);
       sl_timer_stop("eval");
       res->curve_loss[next_point] = l;
       res->curve_tokens[next_point] = (double)(step * per_step);
@@ -282,7 +294,15 @@ int sl_train_cell_ckpt(const sl_config *cfg, const sl_cell *cell, const sl_train
       memcpy(rows + (size_t)b * (T + 1), corpus + start, sizeof(int32_t) * (T + 1));
     }
     float loss;
-    SL_CALL_GOTO(sl_model_forward(m, rows, B, &loss), done);
+    /* A non-finite loss comes back as SL_ERR_NUMERIC: for training that is a divergence, a
+     * result of the cell, not a failure of the program. */
+    int fe = sl_model_forward(m, rows, B, &loss);
+    if (fe == SL_ERR_NUMERIC) {
+      sl_error_clear();
+      loss = NAN;
+    } else {
+      SL_CALL_GOTO(fe, done);
+    }
     int finite = isfinite(loss);
     if (finite) {
       SL_CALL_GOTO(sl_model_backward(m, rows, B), done);
@@ -315,10 +335,16 @@ int sl_train_cell_ckpt(const sl_config *cfg, const sl_cell *cell, const sl_train
   sl_timer_start("eval");
   res->val_loss = res->curve_loss[P - 1];
   int64_t n_train_eval = D < n_val ? D : n_val;
-  SL_CALL_GOTO(sl_eval_loss(m, corpus, n_train_eval, rows, &res->train_loss), done);
+  SL_CALL_GOTO(eval_or_nan(m, corpus, n_train_eval, rows, &res->train_loss), done);
   res->excess_loss = res->val_loss - res->entropy;
   sl_timer_stop("eval");
-  res->status = isfinite(res->val_loss) ? SL_CELL_DONE : SL_CELL_DIVERGED;
+  res->status = SL_CELL_DONE;
+  if (!isfinite(res->val_loss) || !isfinite(res->train_loss)) {
+    /* Finite gradients can still take the parameters to infinity in one step. */
+    res->status = SL_CELL_DIVERGED;
+    res->diverged_step = steps;
+    snprintf(res->error, sizeof res->error, "diverged: non-finite loss after training");
+  }
 
 done:
   res->wall_s = sl_wtime() - t0;

@@ -22,7 +22,7 @@ total=$(h5dump -a /n_cells part.h5 | sed -n 's/^ *(0): *//p')
 after_kill=$("$SL" status part.h5 | sed -n 's/.*cells: \([0-9]*\) done.*/\1/p')
 echo "killed at $done_before done; after the kill: $after_kill of $total cells done"
 check "killed mid-run (some cells done, not all)" test "${after_kill:-0}" -ge 2 -a "${after_kill:-0}" -lt "$total"
-values() { h5dump -y -w 0 -m %.17g -d "$2" "$1" | sed -n '/DATA {/,/}/p' | tr -d 'DATA{}\n ' | tr ',' '\n'; }
+values() { h5dump -y -w 0 -A 0 -m %.17g -d "$2" "$1" | sed -n '/DATA {/,/}/p' | tr -d 'DATA{}\n ' | tr ',' '\n'; }
 values part.h5 /grid/status >status_before.txt
 values part.h5 /cells/wall_s >wall_before.txt
 
