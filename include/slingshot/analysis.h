@@ -35,9 +35,19 @@ typedef struct sl_analysis_data {
   double *train_loss;   /* [n_cells] /cells/train_loss, nats/token */
   double *excess_loss;  /* [n_cells] /cells/excess_loss, nats/token */
   double *flops_6nd;    /* [n_cells] /cells/flops_6nd, FLOP */
+  double *seed;         /* [n_cells] /grid/seed: each grid seed has its own corpus */
   double *curve_loss;   /* [n_cells x points] /curves/loss, nats/token */
   double *curve_tokens; /* [n_cells x points] /curves/tokens */
   double entropy_nats;  /* /language entropy_nats_per_token (NaN if absent) */
+  /* Unique sequences U(D) (/unique). Files made before unique counting have no /unique group:
+   * has_unique = 0, prefixes = n_ngrams = 0 and the pointers NULL. */
+  int has_unique;
+  size_t prefixes;        /* P: corpus prefixes where U is counted */
+  size_t n_ngrams;        /* n-gram lengths found (datasets /unique/ngrams_L) */
+  double *prefix_tokens;  /* [P] /unique/prefix_tokens, tokens */
+  double *unique_pieces;  /* [n_cells x P] /unique/pieces (NaN beyond a cell's D, or not run) */
+  int64_t *ngram_len;     /* [n_ngrams] the lengths L, increasing */
+  double *unique_ngrams;  /* [n_ngrams x n_cells x P] /unique/ngrams_L in the order of ngram_len */
   /* Root only (not broadcast): descriptive text, "" when the file lacks it. */
   char *config;                     /* root attribute `config` (malloc'ed; NULL elsewhere) */
   char *cell_error;                 /* [n_cells x SL_ANALYSIS_STR_LEN] /grid/error, or NULL */
@@ -46,11 +56,14 @@ typedef struct sl_analysis_data {
   char version[64];                 /* slingshot_version of the run */
   char git_sha[64];
   char config_sha[72];
+  char unique_method[16]; /* /unique attribute method: "exact" or "hll" ("" if absent) */
 } sl_analysis_data;
 
 /* Not collective. Reads path; SL_ERR_IO for a missing or unreadable file, SL_ERR_FORMAT for a
  * file that is not HDF5, not a slingshot results file, of another format version, or lacking a
- * column (each message names the file). Free d with sl_analysis_data_free. */
+ * column (each message names the file). /unique is optional (has_unique 0 without it), but a
+ * /unique group that is there must be complete: prefix_tokens [P], pieces [cells x P] and every
+ * ngrams_L [cells x P]. Free d with sl_analysis_data_free. */
 int sl_analysis_read(const char *path, sl_analysis_data *d);
 /* Collective over comm: root's numbers (not its strings) to every rank. Others' d is
  * initialised here. */

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <hdf5.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@ static const read_column READ_COLUMNS[] = {
     {"/cells/train_loss", offsetof(sl_analysis_data, train_loss)},
     {"/cells/excess_loss", offsetof(sl_analysis_data, excess_loss)},
     {"/cells/flops_6nd", offsetof(sl_analysis_data, flops_6nd)},
+    {"/grid/seed", offsetof(sl_analysis_data, seed)},
 };
 #define N_READ_COLUMNS (sizeof READ_COLUMNS / sizeof READ_COLUMNS[0])
 
@@ -107,6 +109,80 @@ static int alloc_numbers(sl_analysis_data *d) {
   return SL_OK;
 }
 
+/* Room for the /unique arrays, once n_cells, prefixes and n_ngrams are known. */
+static int alloc_unique(sl_analysis_data *d) {
+  const size_t p = d->prefixes, w = d->n_cells * d->prefixes;
+  SL_ALLOC(d->prefix_tokens, p > 0 ? p : 1);
+  SL_ALLOC(d->unique_pieces, w > 0 ? w : 1);
+  SL_ALLOC(d->ngram_len, d->n_ngrams > 0 ? d->n_ngrams : 1);
+  SL_ALLOC(d->unique_ngrams, d->n_ngrams * w > 0 ? d->n_ngrams * w : 1);
+  return SL_OK;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* The n-gram lengths L of the datasets /unique/ngrams_L, increasing, into d->ngram_len (whose
+ * room is allocated here, before alloc_unique replaces it). */
+static int find_ngrams(hid_t g, const char *path, sl_analysis_data *d, int64_t **lens) {
+  H5G_info_t info;
+  SL_CHECK(H5Gget_info(g, &info) >= 0, SL_ERR_FORMAT, "%s: cannot list /unique", path);
+  int64_t *len = sl_calloc(info.nlinks > 0 ? info.nlinks : 1, sizeof *len);
+  SL_CHECK(len, SL_ERR_NOMEM, "out of memory listing /unique");
+  size_t m = 0;
+  for (hsize_t k = 0; k < info.nlinks; k++) {
+    char name[64];
+    ssize_t r = H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, k, name, sizeof name,
+                                   H5P_DEFAULT);
+    if (r < 0 || (size_t)r >= sizeof name) continue; /* not one of ours: too long a name */
+    long long L = 0;
+    int used = 0;
+    if (sscanf(name, "ngrams_%lld%n", &L, &used) == 1 && name[used] == '\0' && L > 0)
+      len[m++] = (int64_t)L;
+  }
+  qsort(len, m, sizeof *len, cmp_i64);
+  d->n_ngrams = m;
+  *lens = len;
+  return SL_OK;
+}
+
+/* /unique, when the file has it (files made before unique counting do not). */
+static int read_unique(hid_t f, const char *path, sl_analysis_data *d) {
+  if (H5Lexists(f, "/unique", H5P_DEFAULT) <= 0) return SL_OK;
+  hsize_t dims[2] = {0, 0};
+  SL_CALL(dataset_dims(f, path, "/unique/prefix_tokens", 1, dims));
+  d->prefixes = (size_t)dims[0];
+  SL_CHECK(d->prefixes > 0, SL_ERR_FORMAT, "%s: /unique/prefix_tokens is empty", path);
+  SL_CALL(dataset_dims(f, path, "/unique/pieces", 2, dims));
+  SL_CHECK((size_t)dims[0] == d->n_cells && (size_t)dims[1] == d->prefixes, SL_ERR_FORMAT,
+           "%s: /unique/pieces is [%llu x %llu], expected [%zu cells x %zu prefixes]", path,
+           (unsigned long long)dims[0], (unsigned long long)dims[1], d->n_cells, d->prefixes);
+  hid_t g = H5Gopen2(f, "/unique", H5P_DEFAULT);
+  SL_CHECK(g >= 0, SL_ERR_FORMAT, "%s: cannot open /unique", path);
+  int64_t *lens = NULL;
+  int err = find_ngrams(g, path, d, &lens);
+  if (err == SL_OK) read_str_opt(g, "method", d->unique_method, sizeof d->unique_method);
+  H5Gclose(g);
+  if (err != SL_OK) return sl_error_trace(err, __func__, __FILE__, __LINE__);
+  err = alloc_unique(d);
+  if (err == SL_OK) memcpy(d->ngram_len, lens, d->n_ngrams * sizeof *lens);
+  free(lens);
+  SL_CALL(err);
+  const size_t w = d->n_cells * d->prefixes;
+  SL_CALL(read_dataset(f, path, "/unique/prefix_tokens", H5T_NATIVE_DOUBLE, d->prefixes,
+                       d->prefix_tokens));
+  SL_CALL(read_dataset(f, path, "/unique/pieces", H5T_NATIVE_DOUBLE, w, d->unique_pieces));
+  for (size_t q = 0; q < d->n_ngrams; q++) {
+    char name[64];
+    snprintf(name, sizeof name, "/unique/ngrams_%lld", (long long)d->ngram_len[q]);
+    SL_CALL(read_dataset(f, path, name, H5T_NATIVE_DOUBLE, w, d->unique_ngrams + q * w));
+  }
+  d->has_unique = 1;
+  return SL_OK;
+}
+
 static int read_all(hid_t f, const char *path, sl_analysis_data *d) {
   hsize_t dims[2] = {0, 0};
   SL_CALL(dataset_dims(f, path, "/grid/status", 1, dims));
@@ -150,6 +226,7 @@ static int read_all(hid_t f, const char *path, sl_analysis_data *d) {
     }
     if (g >= 0) H5Gclose(g);
   }
+  SL_CALL(read_unique(f, path, d));
   read_str_opt(f, "config_origin", d->origin, sizeof d->origin);
   read_str_opt(f, "created_utc", d->created, sizeof d->created);
   read_str_opt(f, "slingshot_version", d->version, sizeof d->version);
@@ -200,6 +277,32 @@ int sl_analysis_data_bcast(sl_analysis_data *d, int root, MPI_Comm comm) {
   SL_CALL_MPI(MPI_Bcast(d->curve_loss, (int)w, MPI_DOUBLE, root, comm));
   SL_CALL_MPI(MPI_Bcast(d->curve_tokens, (int)w, MPI_DOUBLE, root, comm));
   SL_CALL_MPI(MPI_Bcast(&d->entropy_nats, 1, MPI_DOUBLE, root, comm));
+
+  /* /unique, when the file has it. */
+  uint64_t u[3] = {(uint64_t)d->has_unique, d->prefixes, d->n_ngrams};
+  SL_CALL_MPI(MPI_Bcast(u, 3, MPI_UINT64_T, root, comm));
+  if (u[0] == 0) return SL_OK;
+  err = SL_OK;
+  if (rank != root) {
+    d->has_unique = 1;
+    d->prefixes = (size_t)u[1];
+    d->n_ngrams = (size_t)u[2];
+    err = alloc_unique(d);
+  }
+  SL_CALL_MPI(MPI_Allreduce(&err, &worst, 1, MPI_INT, MPI_MAX, comm));
+  if (err != SL_OK) return sl_error_trace(err, __func__, __FILE__, __LINE__);
+  SL_CHECK(worst == SL_OK, worst, "another rank could not allocate the /unique counts");
+  const size_t wu = n * d->prefixes;
+  SL_CHECK(wu * (d->n_ngrams > 0 ? d->n_ngrams : 1) <= (size_t)0x7fffffff, SL_ERR_ARG,
+           "too many unique counts to broadcast (%zu cells x %zu prefixes x %zu n-grams)", n,
+           d->prefixes, d->n_ngrams);
+  SL_CALL_MPI(MPI_Bcast(d->prefix_tokens, (int)d->prefixes, MPI_DOUBLE, root, comm));
+  SL_CALL_MPI(MPI_Bcast(d->unique_pieces, (int)wu, MPI_DOUBLE, root, comm));
+  if (d->n_ngrams > 0) {
+    SL_CALL_MPI(MPI_Bcast(d->ngram_len, (int)d->n_ngrams, MPI_INT64_T, root, comm));
+    SL_CALL_MPI(
+        MPI_Bcast(d->unique_ngrams, (int)(wu * d->n_ngrams), MPI_DOUBLE, root, comm));
+  }
   return SL_OK;
 }
 
@@ -210,6 +313,10 @@ void sl_analysis_data_free(sl_analysis_data *d) {
     free(*column_ptr(d, k));
   free(d->curve_loss);
   free(d->curve_tokens);
+  free(d->prefix_tokens);
+  free(d->unique_pieces);
+  free(d->ngram_len);
+  free(d->unique_ngrams);
   free(d->config);
   free(d->cell_error);
   memset(d, 0, sizeof *d);
