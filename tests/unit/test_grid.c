@@ -84,6 +84,12 @@ static void test_unique_prefixes(void) {
 
 /* The memory estimate is what sl_model_create really allocates (glibc's own accounting). */
 static void test_memory_estimate(void) {
+#ifdef __SANITIZE_ADDRESS__
+  /* AddressSanitizer replaces malloc, so glibc's accounting sees nothing to compare. */
+  printf("\n  skipped under AddressSanitizer");
+  CU_PASS("skipped under AddressSanitizer");
+  return;
+#endif
   const sl_model_family fams[2] = {SL_MODEL_MLP, SL_MODEL_GPT};
   for (int f = 0; f < 2; f++) {
     sl_model_spec spec = {.family = fams[f], .V = 49, .T = 16, .B = 32, .tied = 1};
