@@ -42,12 +42,12 @@ typedef struct sl_analysis_data {
   /* Unique sequences U(D) (/unique). Files made before unique counting have no /unique group:
    * has_unique = 0, prefixes = n_ngrams = 0 and the pointers NULL. */
   int has_unique;
-  size_t prefixes;        /* P: corpus prefixes where U is counted */
-  size_t n_ngrams;        /* n-gram lengths found (datasets /unique/ngrams_L) */
-  double *prefix_tokens;  /* [P] /unique/prefix_tokens, tokens */
-  double *unique_pieces;  /* [n_cells x P] /unique/pieces (NaN beyond a cell's D, or not run) */
-  int64_t *ngram_len;     /* [n_ngrams] the lengths L, increasing */
-  double *unique_ngrams;  /* [n_ngrams x n_cells x P] /unique/ngrams_L in the order of ngram_len */
+  size_t prefixes;       /* P: corpus prefixes where U is counted */
+  size_t n_ngrams;       /* n-gram lengths found (datasets /unique/ngrams_L) */
+  double *prefix_tokens; /* [P] /unique/prefix_tokens, tokens */
+  double *unique_pieces; /* [n_cells x P] /unique/pieces (NaN beyond a cell's D, or not run) */
+  int64_t *ngram_len;    /* [n_ngrams] the lengths L, increasing */
+  double *unique_ngrams; /* [n_ngrams x n_cells x P] /unique/ngrams_L in the order of ngram_len */
   /* Root only (not broadcast): descriptive text, "" when the file lacks it. */
   char *config;                     /* root attribute `config` (malloc'ed; NULL elsewhere) */
   char *cell_error;                 /* [n_cells x SL_ANALYSIS_STR_LEN] /grid/error, or NULL */

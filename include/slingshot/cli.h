@@ -19,18 +19,18 @@ int sl_cmd_export(int argc, char **argv, MPI_Comm comm);
 
 /* U(D) = c D^gamma for one quantity of /unique (distinct pieces, or distinct L-grams). */
 typedef struct sl_unique_fit {
-  char name[32];        /* "pieces" or "ngrams_L" (the /unique dataset) */
-  int64_t ngram;        /* L; 0 for pieces */
-  int ok;               /* 1: fitted; else why says why not */
+  char name[32]; /* "pieces" or "ngrams_L" (the /unique dataset) */
+  int64_t ngram; /* L; 0 for pieces */
+  int ok;        /* 1: fitted; else why says why not */
   char why[256];
-  sl_fit_result fit;    /* gamma is the parameter "k" (SL_PL_K) */
-  size_t n_finite;      /* prefixes with a finite count > 0 */
-  size_t n_fit;         /* of them, fitted (the saturation rule may leave some out) */
-  double fit_max_d;     /* the largest prefix fitted, tokens */
-  double doubling;      /* 2^(1/gamma): corpus factor that doubles the distinct sequences */
-  double doubling_lo;   /* at gamma's upper interval end */
-  double doubling_hi;   /* at gamma's lower end (INFINITY when it is <= 0) */
-  double local_slope;   /* d ln U / d ln D between the last two finite prefixes (NaN: < 2) */
+  sl_fit_result fit;  /* gamma is the parameter "k" (SL_PL_K) */
+  size_t n_finite;    /* prefixes with a finite count > 0 */
+  size_t n_fit;       /* of them, fitted (the saturation rule may leave some out) */
+  double fit_max_d;   /* the largest prefix fitted, tokens */
+  double doubling;    /* 2^(1/gamma): corpus factor that doubles the distinct sequences */
+  double doubling_lo; /* at gamma's upper interval end */
+  double doubling_hi; /* at gamma's lower end (INFINITY when it is <= 0) */
+  double local_slope; /* d ln U / d ln D between the last two finite prefixes (NaN: < 2) */
 } sl_unique_fit;
 
 /* What `slingshot analyze` found (src/cli/cmd_analyze.c), for its report (src/cli/report.c).
@@ -72,8 +72,8 @@ typedef struct sl_analyze_out {
   sl_unique_fit *uq;     /* [uq_nq] */
   double uq_ceiling;     /* distinct pieces the language has (NaN: unknown) */
   const char *uq_method; /* "exact" or "hll" */
-  int gnuplot_missing;                          /* set by sl_report_write */
-  int figures_failed;                           /* figures whose gnuplot run failed */
+  int gnuplot_missing;   /* set by sl_report_write */
+  int figures_failed;    /* figures whose gnuplot run failed */
 } sl_analyze_out;
 
 /* Creates dir (one level) or checks that it is a writable directory; errors name the path. */

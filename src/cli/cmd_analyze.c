@@ -59,6 +59,13 @@ static void analyze_usage(FILE *f) {
           "  frontier    G, a_N, a_D and N_opt, D_opt, D/N at 3 budgets spanning C = 6ND.\n"
           "  efficient   for each corpus size D, the smallest N within T of the best loss\n"
           "              (losses averaged over seeds); N_eff = c D^gamma (section 2).\n"
+          "  U(D)        distinct pieces and distinct L-grams against corpus prefix D\n"
+          "              (/unique): for each seed the done cell with the largest D, averaged\n"
+          "              over seeds; U = c D^gamma per quantity, with 2^(1/gamma) the corpus\n"
+          "              factor that doubles them. Pieces saturate at the language's finite\n"
+          "              number: only prefixes with U below half of it are fitted, and the\n"
+          "              slope between the last two prefixes is reported. Files without\n"
+          "              /unique are analysed without it (a note says so).\n"
           "  Kausik      gamma from the fitted beta: a RECONSTRUCTION, not the paper's\n"
           "              derivation (section 2).\n\n"
           "  -o DIR          report folder (default: FILE without .h5, plus _report); created\n"
@@ -374,6 +381,163 @@ static void derive_kausik(sl_analyze_out *o) {
   o->kausik_ok = 1;
 }
 
+/* ------------------------------------------------------------------ U(D) */
+
+/* Prefixes with U below this fraction of the language's distinct pieces are fitted. */
+#define UNIQUE_SAT_FRACTION 0.5
+/* Fewer prefixes below it than this and every finite prefix is fitted (with a note). */
+#define UNIQUE_MIN_FIT 3
+
+/* The number of distinct pieces of the skills language (docs/SCIENCE.md section 0): a piece is
+ * fixed by its skill tuple (k distinct skills in order, for each arity k of positive weight) and
+ * its first symbol x, the y's following from them: M sum_k S! / (S - k)!. NaN when the stored
+ * config does not parse or names another language. */
+static double pieces_ceiling(const char *config) {
+  if (!config) return NAN;
+  sl_config cfg;
+  if (sl_config_parse(config, "the results file's config", &cfg) != SL_OK) {
+    sl_error_clear();
+    return NAN;
+  }
+  if (strcmp(cfg.language.kind, "skills") != 0) return NAN;
+  double total = 0, tuples = 1;
+  for (int k = 1; k <= cfg.language.k_max && k <= cfg.language.S; k++) {
+    tuples *= (double)(cfg.language.S - k + 1);
+    if (k - 1 < cfg.language.n_arity && cfg.language.arity_weights[k - 1] > 0) total += tuples;
+  }
+  return total > 0 ? (double)cfg.language.M * total : NAN;
+}
+
+/* Rank 0: one quantity's fit over the prefixes. u is its seed-averaged row [uq_p]. */
+static int fit_unique_one(const sl_analyze_out *o, const double *u, double ceiling,
+                          sl_unique_fit *q) {
+  const size_t p = o->uq_p;
+  int err = SL_OK;
+  double *xd = NULL, *yu = NULL;
+  q->local_slope = NAN;
+  q->doubling = q->doubling_lo = q->doubling_hi = NAN;
+  xd = sl_calloc(p + 1, sizeof *xd);
+  yu = sl_calloc(p + 1, sizeof *yu);
+  SL_CHECK_GOTO(xd && yu, SL_ERR_NOMEM, done, "out of memory for %zu prefixes", p);
+  /* The finite points, and of them those below the saturation threshold. */
+  size_t last = p, prev = p, n_below = 0;
+  for (size_t j = 0; j < p; j++) {
+    if (!(isfinite(u[j]) && u[j] > 0 && o->uq_d[j] > 0)) continue;
+    q->n_finite++;
+    prev = last, last = j;
+    if (!isfinite(ceiling) || u[j] < UNIQUE_SAT_FRACTION * ceiling) n_below++;
+  }
+  if (prev < p) q->local_slope = log(u[last] / u[prev]) / log(o->uq_d[last] / o->uq_d[prev]);
+  if (q->n_finite < 2) {
+    snprintf(q->why, sizeof q->why, "%zu prefix%s with a finite count > 0: a power law needs 2",
+             q->n_finite, q->n_finite == 1 ? "" : "es");
+    goto done;
+  }
+  int rule = isfinite(ceiling) && n_below >= UNIQUE_MIN_FIT;
+  for (size_t j = 0; j < p; j++) {
+    if (!(isfinite(u[j]) && u[j] > 0 && o->uq_d[j] > 0)) continue;
+    if (rule && !(u[j] < UNIQUE_SAT_FRACTION * ceiling)) continue;
+    xd[q->n_fit] = o->uq_d[j];
+    yu[q->n_fit++] = u[j];
+    q->fit_max_d = o->uq_d[j];
+  }
+  err = sl_fit_unique_exponent(xd, yu, q->n_fit, &q->fit);
+  if (err != SL_OK) {
+    if (!soft_error(err)) goto done;
+    snprintf(q->why, sizeof q->why, "not fitted: %.200s", sl_error_message());
+    sl_error_clear();
+    err = SL_OK;
+    goto done;
+  }
+  if (isfinite(ceiling) && !rule) {
+    size_t len = strlen(q->fit.notes);
+    snprintf(q->fit.notes + len, sizeof q->fit.notes - len,
+             "fewer than %d prefixes below %g of the %.0f distinct pieces: every finite prefix "
+             "fitted, so saturation biases gamma low; ",
+             UNIQUE_MIN_FIT, UNIQUE_SAT_FRACTION, ceiling);
+  }
+  const double g = q->fit.value[SL_PL_K], lo = q->fit.lo[SL_PL_K], hi = q->fit.hi[SL_PL_K];
+  q->doubling = g > 0 ? pow(2.0, 1.0 / g) : NAN;
+  q->doubling_lo = hi > 0 ? pow(2.0, 1.0 / hi) : NAN;
+  q->doubling_hi = lo > 0 ? pow(2.0, 1.0 / lo) : isfinite(lo) ? INFINITY : NAN;
+  q->ok = 1;
+done:
+  free(xd);
+  free(yu);
+  return err;
+}
+
+/* Rank 0: U(D) from /unique. Corpora are nested across D, so for each grid seed the done cell
+ * with the largest D has the counts of every prefix up to its D; several seeds are averaged
+ * prefix by prefix over the seeds that reach it. */
+static int derive_unique(const sl_analysis_data *d, sl_analyze_out *o) {
+  o->uq_ceiling = NAN;
+  o->uq_method = d->unique_method[0] ? d->unique_method : "exact";
+  if (!d->has_unique) {
+    snprintf(o->unique_why, sizeof o->unique_why,
+             "the file has no /unique group (it was made before slingshot counted unique "
+             "sequences); rerun the grid to measure U(D)");
+    return SL_OK;
+  }
+  const size_t n = d->n_cells, p = d->prefixes, nq = 1 + d->n_ngrams;
+  int err = SL_OK;
+  size_t *best = NULL; /* [n] per distinct seed: its representative cell */
+  double *seeds = NULL;
+  SL_ALLOC(best, n);
+  seeds = sl_calloc(n, sizeof *seeds);
+  o->uq_d = sl_calloc(p, sizeof *o->uq_d);
+  o->uq_seeds = sl_calloc(p, sizeof *o->uq_seeds);
+  o->uq_u = sl_calloc(nq * p, sizeof *o->uq_u);
+  o->uq = sl_calloc(nq, sizeof *o->uq);
+  SL_CHECK_GOTO(seeds && o->uq_d && o->uq_seeds && o->uq_u && o->uq, SL_ERR_NOMEM, done,
+                "out of memory for U(D)");
+  o->uq_p = p;
+  o->uq_nq = nq;
+  memcpy(o->uq_d, d->prefix_tokens, p * sizeof *o->uq_d);
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (d->status[i] != SL_CELL_DONE || !(d->d_tokens[i] > 0)) continue;
+    size_t s = 0;
+    while (s < m && seeds[s] != d->seed[i])
+      s++;
+    if (s == m)
+      seeds[m] = d->seed[i], best[m++] = i;
+    else if (d->d_tokens[i] > d->d_tokens[best[s]])
+      best[s] = i;
+  }
+  o->uq_n_seeds = m;
+  if (m == 0) {
+    snprintf(o->unique_why, sizeof o->unique_why, "no done cell, hence no counts");
+    goto done;
+  }
+  for (size_t q = 0; q < nq; q++) {
+    sl_unique_fit *f = &o->uq[q];
+    f->ngram = q == 0 ? 0 : d->ngram_len[q - 1];
+    if (q == 0)
+      snprintf(f->name, sizeof f->name, "pieces");
+    else
+      snprintf(f->name, sizeof f->name, "ngrams_%lld", (long long)f->ngram);
+    const double *src = q == 0 ? d->unique_pieces : d->unique_ngrams + (q - 1) * n * p;
+    for (size_t j = 0; j < p; j++) {
+      double sum = 0, cnt = 0;
+      for (size_t s = 0; s < m; s++) {
+        double v = src[best[s] * p + j];
+        if (isfinite(v)) sum += v, cnt += 1;
+      }
+      o->uq_u[q * p + j] = cnt > 0 ? sum / cnt : NAN;
+      if (q == 0) o->uq_seeds[j] = cnt;
+    }
+  }
+  o->uq_ceiling = pieces_ceiling(d->config);
+  for (size_t q = 0; q < nq; q++)
+    SL_CALL_GOTO(fit_unique_one(o, o->uq_u + q * p, q == 0 ? o->uq_ceiling : NAN, &o->uq[q]), done);
+  o->unique_ok = 1;
+done:
+  free(best);
+  free(seeds);
+  return err;
+}
+
 /* ------------------------------------------------------------------ /analysis */
 
 static const double PUBLISHED[8] = {1.69, 406.4, 410.7, 0.34, 0.28, NAN, NAN, NAN};
@@ -634,6 +798,8 @@ static int write_kausik(sl_analysis_writer *w, const sl_analyze_out *o) {
   SL_CALL(sl_analysis_attr_f64(w, G_KA, "beta_hi", o->chin.hi[SL_CH_BETA]));
   SL_CALL(sl_analysis_attr_f64(w, G_KA, "measured_gamma_efficient_frontier",
                                o->eff_ok ? o->eff.value[SL_PL_K] : NAN));
+  SL_CALL(sl_analysis_attr_f64(w, G_KA, "measured_gamma_unique_pieces",
+                               o->unique_ok && o->uq[0].ok ? o->uq[0].fit.value[SL_PL_K] : NAN));
   const char *names[3] = {"gamma_hi", "gamma_mid", "gamma_lo"};
   const sl_kausik *k[3] = {&o->kausik, &o->kausik_at_lo, &o->kausik_at_hi};
   double g[3][3], f[3][3];
@@ -653,6 +819,105 @@ static int write_kausik(sl_analysis_writer *w, const sl_analyze_out *o) {
                                 "corpus factor 2^(1/gamma) that doubles the skills (NaN where "
                                 "gamma <= 0)"));
   return SL_OK;
+}
+
+#define G_UQ "/analysis/unique"
+
+static int write_unique(sl_analysis_writer *w, const sl_analyze_out *o) {
+  SL_CALL(sl_analysis_group(w, G_UQ,
+                            "unique sequences U(D) = c D^gamma (docs/SCIENCE.md section 2): "
+                            "distinct pieces and distinct L-grams in the first D tokens of the "
+                            "corpus, from /unique"));
+  SL_CALL(sl_analysis_attr_str(w, G_UQ, "formula", "U(D) = c D^gamma, least squares in log-log"));
+  if (!o->unique_ok) {
+    SL_CALL(sl_analysis_attr_str(w, G_UQ, "status", "skipped"));
+    SL_CALL(sl_analysis_attr_str(w, G_UQ, "notes", o->unique_why));
+    return SL_OK;
+  }
+  const size_t p = o->uq_p, nq = o->uq_nq;
+  SL_CALL(sl_analysis_attr_str(w, G_UQ, "status", "computed"));
+  SL_CALL(sl_analysis_attr_str(w, G_UQ, "method", o->uq_method));
+  SL_CALL(sl_analysis_attr_i64(w, G_UQ, "seeds", (int64_t)o->uq_n_seeds));
+  SL_CALL(sl_analysis_attr_str(w, G_UQ, "cells_used",
+                               "for each grid seed the done cell with the largest d_tokens (its "
+                               "corpus holds every smaller prefix); counts averaged over the "
+                               "seeds that reach each prefix (see n_seeds)"));
+  SL_CALL(sl_analysis_attr_f64(w, G_UQ, "pieces_ceiling", o->uq_ceiling));
+  SL_CALL(sl_analysis_attr_str(w, G_UQ, "fit_rule",
+                               "pieces: only prefixes with U < 0.5 x pieces_ceiling (the "
+                               "language's number of distinct pieces), unless fewer than 3 are, "
+                               "then every finite prefix; n-grams: every prefix with a finite "
+                               "count > 0. local_slope shows saturation"));
+  SL_CALL(sl_analysis_write_f64(w, G_UQ "/prefix_tokens", p, 0, o->uq_d, "tokens",
+                                "corpus prefix lengths D"));
+  SL_CALL(sl_analysis_write_f64(w, G_UQ "/n_seeds", p, 0, o->uq_seeds, "1",
+                                "seeds averaged at each prefix"));
+  const char **names = sl_calloc(nq, sizeof *names);
+  double *col = sl_calloc(9 * nq, sizeof *col);
+  int64_t *nfit = sl_calloc(nq, sizeof *nfit);
+  int err = SL_OK;
+  SL_CHECK_GOTO(names && col && nfit, SL_ERR_NOMEM, done, "out of memory");
+  for (size_t q = 0; q < nq; q++) {
+    const sl_unique_fit *f = &o->uq[q];
+    char path[128], desc[256];
+    snprintf(path, sizeof path, G_UQ "/%s", f->name);
+    if (q == 0)
+      snprintf(desc, sizeof desc,
+               "distinct text pieces in the first prefix_tokens[j] tokens, "
+               "averaged over seeds (NaN: no seed reaches the prefix)");
+    else
+      snprintf(desc, sizeof desc,
+               "distinct %lld-grams in the first prefix_tokens[j] tokens, averaged over seeds "
+               "(NaN: no seed reaches the prefix)",
+               (long long)f->ngram);
+    SL_CALL_GOTO(
+        sl_analysis_write_f64(w, path, p, 0, o->uq_u + q * p, q == 0 ? "pieces" : "n-grams", desc),
+        done);
+    names[q] = f->name;
+    double nan = NAN;
+    col[0 * nq + q] = f->ok ? f->fit.value[SL_PL_K] : nan;
+    col[1 * nq + q] = f->ok ? f->fit.se[SL_PL_K] : nan;
+    col[2 * nq + q] = f->ok ? f->fit.lo[SL_PL_K] : nan;
+    col[3 * nq + q] = f->ok ? f->fit.hi[SL_PL_K] : nan;
+    col[4 * nq + q] = f->ok ? f->fit.value[SL_PL_C] : nan;
+    col[5 * nq + q] = f->doubling;
+    col[6 * nq + q] = f->doubling_lo;
+    col[7 * nq + q] = f->doubling_hi;
+    col[8 * nq + q] = f->local_slope;
+    nfit[q] = f->ok ? (int64_t)f->n_fit : 0;
+  }
+  SL_CALL_GOTO(sl_analysis_write_str(w, G_UQ "/quantities", nq, names, "1",
+                                     "the quantities, in the order of gamma, doubling, ..."),
+               done);
+  const struct {
+    const char *name, *units, *desc;
+  } out[9] = {
+      {"gamma", "1", "fitted exponent gamma of U(D) = c D^gamma (NaN: not fitted)"},
+      {"gamma_se", "1", "standard error of gamma from the residual scatter (NaN: 2 points)"},
+      {"gamma_lo", "1", "lower end of gamma's 95% t interval"},
+      {"gamma_hi", "1", "upper end of gamma's 95% t interval"},
+      {"c", "sequences/tokens^gamma", "fitted prefactor c"},
+      {"doubling", "1", "corpus factor 2^(1/gamma) that doubles the distinct sequences"},
+      {"doubling_lo", "1", "2^(1/gamma_hi)"},
+      {"doubling_hi", "1", "2^(1/gamma_lo) (inf when gamma_lo <= 0)"},
+      {"local_slope", "1",
+       "d ln U / d ln D between the last two prefixes with counts: well below gamma when U "
+       "saturates"},
+  };
+  for (size_t k = 0; k < 9; k++) {
+    char path[128];
+    snprintf(path, sizeof path, G_UQ "/%s", out[k].name);
+    SL_CALL_GOTO(sl_analysis_write_f64(w, path, nq, 0, col + k * nq, out[k].units, out[k].desc),
+                 done);
+  }
+  SL_CALL_GOTO(sl_analysis_write_i64(w, G_UQ "/n_fit", nq, nfit, "1",
+                                     "prefixes each fit used (0: not fitted)"),
+               done);
+done:
+  free(names);
+  free(col);
+  free(nfit);
+  return err;
 }
 
 static int write_analysis(const analyze_args *a, const sl_analyze_out *o, size_t n_use,
@@ -682,6 +947,7 @@ static int write_analysis(const analyze_args *a, const sl_analyze_out *o, size_t
   SL_CALL_GOTO(write_chinchilla_fixed(w, o), done);
   SL_CALL_GOTO(write_frontier(w, o), done);
   SL_CALL_GOTO(write_efficient(w, o), done);
+  SL_CALL_GOTO(write_unique(w, o), done);
   SL_CALL_GOTO(write_kausik(w, o), done);
 done:;
   int e = sl_analysis_close(w);
@@ -690,6 +956,32 @@ done:;
 }
 
 /* ------------------------------------------------------------------ summary */
+
+static void print_unique(const sl_analyze_out *o, FILE *f) {
+  if (!o->unique_ok) {
+    fprintf(f, "unique sequences U(D): not measured: %s\n", o->unique_why);
+    return;
+  }
+  fprintf(f, "unique sequences U(D) = c D^gamma (%s counts; ", o->uq_method);
+  if (o->uq_n_seeds > 1)
+    fprintf(f, "averaged over %zu seeds, each its largest-D done cell", o->uq_n_seeds);
+  else
+    fprintf(f, "1 seed, its largest-D done cell");
+  if (isfinite(o->uq_ceiling)) fprintf(f, "; the language has %.0f distinct pieces", o->uq_ceiling);
+  fprintf(f, "):\n");
+  for (size_t q = 0; q < o->uq_nq; q++) {
+    const sl_unique_fit *u = &o->uq[q];
+    if (!u->ok) {
+      fprintf(f, "  %-10s %s\n", u->name, u->why);
+      continue;
+    }
+    fprintf(f,
+            "  %-10s gamma = %.3f [%.3f, %.3f], doubling x%.2f, on %zu of %zu prefixes (to D = "
+            "%.3g); slope at the last two prefixes %.3f\n",
+            u->name, u->fit.value[SL_PL_K], u->fit.lo[SL_PL_K], u->fit.hi[SL_PL_K], u->doubling,
+            u->n_fit, u->n_finite, u->fit_max_d, u->local_slope);
+  }
+}
 
 static void print_summary(const sl_analyze_out *o, FILE *f) {
   if (o->chin_ok) {
@@ -736,11 +1028,13 @@ static void print_summary(const sl_analyze_out *o, FILE *f) {
             o->tolerance, o->n_eff, o->eff.value[SL_PL_K], o->n_eff);
   else
     fprintf(f, "efficient frontier: %s\n", o->eff_why);
+  print_unique(o, f);
   if (o->kausik_ok)
     fprintf(f,
             "Kausik RECONSTRUCTION from beta = %.3f: gamma_hi %.3f, gamma_mid %.3f, gamma_lo "
-            "%.3f\n",
-            o->kausik.beta, o->kausik.gamma_hi, o->kausik.gamma_mid, o->kausik.gamma_lo);
+            "%.3f; doubling factors %.2f, %.2f, %.2f\n",
+            o->kausik.beta, o->kausik.gamma_hi, o->kausik.gamma_mid, o->kausik.gamma_lo,
+            o->kausik.doubling_hi, o->kausik.doubling_mid, o->kausik.doubling_lo);
   fprintf(f, "written: %s:/analysis and %s/report.md", o->file, o->dir);
   if (o->figures && o->gnuplot_missing) fprintf(f, " (gnuplot not found: scripts without PNGs)");
   if (o->figures && o->figures_failed)
@@ -759,6 +1053,12 @@ static void out_free(sl_analyze_out *o) {
   free(o->eff_n);
   free(o->eff_loss);
   free(o->drop_reason);
+  for (size_t q = 0; o->uq && q < o->uq_nq; q++)
+    sl_fit_result_free(&o->uq[q].fit);
+  free(o->uq);
+  free(o->uq_d);
+  free(o->uq_seeds);
+  free(o->uq_u);
 }
 
 int sl_cmd_analyze(int argc, char **argv, MPI_Comm comm) {
@@ -855,6 +1155,7 @@ int sl_cmd_analyze(int argc, char **argv, MPI_Comm comm) {
     err = derive_frontier(&data, &o, n_use, use);
     if (err == SL_OK) err = derive_efficient(&a, &data, &o, n_use, use);
     if (err == SL_OK) derive_kausik(&o);
+    if (err == SL_OK) err = derive_unique(&data, &o);
     if (err == SL_OK) err = write_analysis(&a, &o, n_use, use, argc, argv);
     if (err == SL_OK) err = sl_report_write(&o);
     if (err == SL_OK) print_summary(&o, stdout);

@@ -23,9 +23,9 @@
 /* Above this many cells report.md lists the cells in cells.csv only. */
 #define MD_MAX_CELLS 64
 
-enum { FIG_LOSS_D, FIG_ISO, FIG_EFF, FIG_CURVES, N_FIGS };
+enum { FIG_LOSS_D, FIG_ISO, FIG_EFF, FIG_CURVES, FIG_UNIQUE, N_FIGS };
 static const char *const FIG_NAME[N_FIGS] = {"loss_vs_d", "iso_loss", "efficient_frontier",
-                                             "loss_curves"};
+                                             "loss_curves", "unique"};
 static const char *const FIG_CAPTION[N_FIGS] = {
     "Held-out loss against training tokens, one colour per model size; lines: the fitted law",
     "Iso-loss contours of the fitted L(N, D) over compute C = 6ND and model size N, with the "
@@ -33,7 +33,9 @@ static const char *const FIG_CAPTION[N_FIGS] = {
     "Efficient frontier: the smallest N within the tolerance of the best loss at each corpus "
     "size, and its power-law fit",
     "Held-out loss along training for every fitted cell, coloured by model size, marked by "
-    "corpus size"};
+    "corpus size",
+    "Unique sequences U(D): distinct pieces and distinct n-grams in the first D tokens of the "
+    "corpus, with their fitted power laws (solid over the fitted prefixes, dashed beyond)"};
 
 /* What became of each figure. */
 typedef enum { FIG_NOT_ASKED, FIG_SKIPPED, FIG_SCRIPT_ONLY, FIG_PNG, FIG_FAILED } fig_state;
@@ -217,6 +219,76 @@ static int write_kausik_csv(const sl_analyze_out *o) {
             k->doubling_lo);
   }
   SL_CALL(close_in(o->dir, "kausik_reconstruction.csv", f));
+  return SL_OK;
+}
+
+/* A CSV number: NaN as an empty field. */
+static void csv_num(FILE *f, double v) {
+  if (!isnan(v)) fprintf(f, "%.17g", v);
+}
+
+static int write_unique_csv(const sl_analyze_out *o) {
+  FILE *f;
+  SL_CALL(open_in(o->dir, "unique.csv", &f));
+  fprintf(f, "prefix_tokens");
+  for (size_t q = 0; q < o->uq_nq; q++)
+    fprintf(f, ",%s", o->uq[q].name);
+  fprintf(f, ",n_seeds\n");
+  for (size_t j = 0; o->unique_ok && j < o->uq_p; j++) {
+    csv_num(f, o->uq_d[j]);
+    for (size_t q = 0; q < o->uq_nq; q++) {
+      fputc(',', f);
+      csv_num(f, o->uq_u[q * o->uq_p + j]);
+    }
+    fprintf(f, ",%.0f\n", o->uq_seeds[j]);
+  }
+  SL_CALL(close_in(o->dir, "unique.csv", f));
+  return SL_OK;
+}
+
+static int write_unique_fit_csv(const sl_analyze_out *o) {
+  FILE *f;
+  SL_CALL(open_in(o->dir, "unique_fit.csv", &f));
+  fprintf(f, "quantity,gamma,lo,hi,doubling,doubling_lo,doubling_hi,se,prefixes_fitted,"
+             "prefixes_finite,largest_prefix_fitted,local_slope_last_two\n");
+  for (size_t q = 0; o->unique_ok && q < o->uq_nq; q++) {
+    const sl_unique_fit *u = &o->uq[q];
+    const double v[] = {u->ok ? u->fit.value[SL_PL_K] : NAN,
+                        u->ok ? u->fit.lo[SL_PL_K] : NAN,
+                        u->ok ? u->fit.hi[SL_PL_K] : NAN,
+                        u->doubling,
+                        u->doubling_lo,
+                        u->doubling_hi,
+                        u->ok ? u->fit.se[SL_PL_K] : NAN};
+    fprintf(f, "%s", u->name);
+    for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) {
+      fputc(',', f);
+      csv_num(f, v[k]);
+    }
+    fprintf(f, ",%zu,%zu,", u->ok ? u->n_fit : 0, u->n_finite);
+    csv_num(f, u->ok ? u->fit_max_d : NAN);
+    fputc(',', f);
+    csv_num(f, u->local_slope);
+    fputc('\n', f);
+  }
+  /* Kausik's reconstruction beside the measurement, labelled as what it is. */
+  if (o->kausik_ok) {
+    const sl_kausik *k = &o->kausik, *l = &o->kausik_at_lo, *h = &o->kausik_at_hi;
+    const char *nm[3] = {"RECONSTRUCTION gamma_hi = 1 - beta", "RECONSTRUCTION gamma_mid",
+                         "RECONSTRUCTION gamma_lo = 1 - 2 beta"};
+    const double g[3][4] = {{k->gamma_hi, l->gamma_hi, h->gamma_hi, k->doubling_hi},
+                            {k->gamma_mid, l->gamma_mid, h->gamma_mid, k->doubling_mid},
+                            {k->gamma_lo, l->gamma_lo, h->gamma_lo, k->doubling_lo}};
+    for (size_t r = 0; r < 3; r++) {
+      fprintf(f, "%s", nm[r]);
+      for (size_t c = 0; c < 4; c++) {
+        fputc(',', f);
+        csv_num(f, g[r][c]);
+      }
+      fprintf(f, ",,,,,,,\n");
+    }
+  }
+  SL_CALL(close_in(o->dir, "unique_fit.csv", f));
   return SL_OK;
 }
 
@@ -503,6 +575,77 @@ static int fig_curves(report_ctx *c, FILE *g, FILE *dat) {
   return SL_OK;
 }
 
+/* (e) U(D): one colour per quantity, points measured, line fitted. */
+static int fig_unique(report_ctx *c, FILE *g, FILE *dat) {
+  const sl_analyze_out *o = c->o;
+  const size_t p = o->uq_p;
+  double dmin = INFINITY, dmax = 0;
+  for (size_t j = 0; j < p; j++)
+    if (o->uq_d[j] > 0) dmin = fmin(dmin, o->uq_d[j]), dmax = fmax(dmax, o->uq_d[j]);
+  gp_head(g, FIG_NAME[FIG_UNIQUE], FIG_CAPTION[FIG_UNIQUE], o);
+  fprintf(g,
+          "set title \"Distinct sequences in the first D tokens (%s counts%s)\"\n"
+          "set logscale xy\nset format x \"10^{%%L}\"\nset format y \"10^{%%L}\"\n"
+          "set xlabel \"corpus prefix D (tokens)\"\n"
+          "set ylabel \"distinct sequences U(D)\"\n"
+          "set key bottom right box opaque title \"points: measured; lines: U = c D^{/Symbol g}\"\n"
+          "set xrange [%.6g:%.6g]\n",
+          o->uq_method, o->uq_n_seeds > 1 ? ", mean of the seeds" : "", dmin / 1.4, dmax * 1.4);
+  fprintf(g, "plot \\\n");
+  for (size_t q = 0; q < o->uq_nq; q++) {
+    const sl_unique_fit *u = &o->uq[q];
+    /* block 3q: measured; 3q+1: the fit over the fitted prefixes; 3q+2: the same law beyond */
+    fprintf(dat, "# %s: prefix D (tokens), distinct count\n", u->name);
+    size_t pts = 0;
+    for (size_t j = 0; j < p; j++) {
+      double v = o->uq_u[q * p + j];
+      if (isfinite(v) && v > 0 && o->uq_d[j] > 0) {
+        fprintf(dat, "%.10g %.10g\n", o->uq_d[j], v);
+        pts++;
+      }
+    }
+    if (pts == 0) fprintf(dat, "NaN NaN\n");
+    const double cc = u->ok ? u->fit.value[SL_PL_C] : NAN, k = u->ok ? u->fit.value[SL_PL_K] : NAN;
+    const double split = u->ok ? u->fit_max_d : dmax;
+    fprintf(dat, "\n\n# %s: fitted U = %.6g D^%.6f over the fitted prefixes\n", u->name, cc, k);
+    for (size_t s = 0; s <= 30 && u->ok; s++) {
+      double dd = exp(log(dmin) + (log(split) - log(dmin)) * (double)s / 30.0);
+      fprintf(dat, "%.10g %.10g\n", dd, cc * pow(dd, k));
+    }
+    if (!u->ok) fprintf(dat, "NaN NaN\n");
+    fprintf(dat, "\n\n# %s: the same law beyond the fitted prefixes\n", u->name);
+    for (size_t s = 0; s <= 20 && u->ok && split < dmax; s++) {
+      double dd = exp(log(split) + (log(dmax) - log(split)) * (double)s / 20.0);
+      fprintf(dat, "%.10g %.10g\n", dd, cc * pow(dd, k));
+    }
+    if (!u->ok || !(split < dmax)) fprintf(dat, "NaN NaN\n");
+    fprintf(dat, "\n\n");
+    char nm[64], label[128];
+    if (q == 0)
+      snprintf(nm, sizeof nm, "pieces");
+    else
+      snprintf(nm, sizeof nm, "%lld-grams", (long long)u->ngram);
+    if (u->ok)
+      snprintf(label, sizeof label, "%s, {/Symbol g} = %.3f", nm, k);
+    else
+      snprintf(label, sizeof label, "%s (not fitted)", nm);
+    fprintf(g,
+            "  \"%s.dat\" index %zu using 1:2 with points pt 7 ps 1.5 lc %zu title \"%s\", \\\n"
+            "  \"%s.dat\" index %zu using 1:2 with lines lw 2.5 lc %zu notitle, \\\n"
+            "  \"%s.dat\" index %zu using 1:2 with lines lw 1.5 dt 2 lc %zu notitle, \\\n",
+            FIG_NAME[FIG_UNIQUE], 3 * q, q + 1, label, FIG_NAME[FIG_UNIQUE], 3 * q + 1, q + 1,
+            FIG_NAME[FIG_UNIQUE], 3 * q + 2, q + 1);
+  }
+  if (isfinite(o->uq_ceiling))
+    fprintf(g,
+            "  %.10g with lines dt 3 lw 2 lc rgb \"gray40\" title \"distinct pieces of the "
+            "language\"\n",
+            o->uq_ceiling);
+  else
+    fprintf(g, "  NaN notitle\n");
+  return SL_OK;
+}
+
 /* gnuplot on PATH? */
 static int find_gnuplot(void) {
   const char *path = getenv("PATH");
@@ -611,6 +754,12 @@ static int make_figures(report_ctx *c) {
     snprintf(c->fig_why[FIG_EFF], sizeof c->fig_why[FIG_EFF], "no efficient-frontier fit");
   }
   SL_CALL(make_figure(c, FIG_CURVES, fig_curves));
+  if (o->unique_ok) {
+    SL_CALL(make_figure(c, FIG_UNIQUE, fig_unique));
+  } else {
+    c->fig[FIG_UNIQUE] = FIG_SKIPPED;
+    snprintf(c->fig_why[FIG_UNIQUE], sizeof c->fig_why[FIG_UNIQUE], "no U(D) counts");
+  }
   /* An empty log is clutter. */
   struct stat st;
   if (stat(log_path, &st) == 0 && st.st_size == 0) remove(log_path);
@@ -807,6 +956,75 @@ static void md_efficient(FILE *f, const sl_analyze_out *o) {
           o->n_eff <= 2 ? "; with 2 points the line passes through both and has no interval" : "");
 }
 
+static void md_unique(FILE *f, const sl_analyze_out *o) {
+  fprintf(f, "## Unique sequences U(D) = c D^gamma (Kausik, measured)\n\n");
+  fprintf(f, "Distinct text pieces and distinct n-grams in the first D tokens of the corpus "
+             "(`/unique` of the results file), counted at log-spaced prefixes D; then U(D) = c "
+             "D^gamma by least squares in log-log for each quantity, with 95%% t intervals, and "
+             "the corpus factor 2^(1/gamma) that doubles the distinct sequences (Kausik: "
+             "doubling the skills of a corpus; docs/SCIENCE.md section 2).\n\n");
+  if (!o->unique_ok) {
+    fprintf(f, "**Not measured**: %s.\n\n", o->unique_why);
+    return;
+  }
+  fprintf(f,
+          "Corpora are nested across D, so for each grid seed the done cell with the largest D "
+          "holds the counts of every prefix up to its D; %s. Counts are %s.\n\n",
+          o->uq_n_seeds > 1 ? "the counts of the seeds are averaged prefix by prefix, over the "
+                              "seeds whose largest done D reaches that prefix (unique.csv, "
+                              "column n_seeds)"
+                            : "this file has one seed",
+          strcmp(o->uq_method, "hll") == 0 ? "HyperLogLog estimates (see `/unique` hll_rel_stderr)"
+                                           : "exact");
+  char b[8][32];
+  fprintf(f, "**Saturation.** The skills language has a finite number of distinct pieces");
+  if (isfinite(o->uq_ceiling)) fprintf(f, " (here M sum_k S!/(S-k)! = **%.0f**)", o->uq_ceiling);
+  fprintf(f,
+          ", so U(D) for pieces flattens once the corpus has drawn most of them, and a power law "
+          "over every prefix would understate gamma. The rule: for pieces, only prefixes with U "
+          "below %s of that number are fitted (every finite prefix when fewer than 3 are, with a "
+          "note); for n-grams, every prefix with a count. The last column, the slope between the "
+          "last two prefixes, shows where the growth has slowed: well below gamma means "
+          "saturation.\n\n",
+          "half");
+  fprintf(f, "| quantity | gamma | 95%% interval | corpus factor 2^(1/gamma) | 95%% interval | "
+             "prefixes fitted (of finite) | up to D (tokens) | slope, last two prefixes |\n"
+             "|---|---:|---|---:|---|---:|---:|---:|\n");
+  for (size_t q = 0; q < o->uq_nq; q++) {
+    const sl_unique_fit *u = &o->uq[q];
+    char nm[48];
+    if (q == 0)
+      snprintf(nm, sizeof nm, "distinct pieces");
+    else
+      snprintf(nm, sizeof nm, "distinct %lld-grams", (long long)u->ngram);
+    if (!u->ok) {
+      fprintf(f, "| %s | not fitted: %s | | | | %zu | | %s |\n", nm, u->why, u->n_finite,
+              num(b[0], 32, "%.3f", u->local_slope));
+      continue;
+    }
+    fprintf(f, "| %s | **%s** | %s to %s | %s | %s to %s | %zu (%zu) | %.3g | %s |\n", nm,
+            num(b[0], 32, "%.3f", u->fit.value[SL_PL_K]), num(b[1], 32, "%.3f", u->fit.lo[SL_PL_K]),
+            num(b[2], 32, "%.3f", u->fit.hi[SL_PL_K]), num(b[3], 32, "%.3g", u->doubling),
+            num(b[4], 32, "%.3g", u->doubling_lo),
+            isinf(u->doubling_hi) ? "unbounded" : num(b[5], 32, "%.3g", u->doubling_hi), u->n_fit,
+            u->n_finite, u->fit_max_d, num(b[6], 32, "%.3f", u->local_slope));
+  }
+  if (o->kausik_ok)
+    fprintf(f,
+            "| *RECONSTRUCTION* gamma_hi / mid / lo from beta = %s | %s / %s / %s | | %s / %s / "
+            "%s | | | | |\n",
+            num(b[0], 32, "%.3f", o->kausik.beta), num(b[1], 32, "%.3f", o->kausik.gamma_hi),
+            num(b[2], 32, "%.3f", o->kausik.gamma_mid), num(b[3], 32, "%.3f", o->kausik.gamma_lo),
+            num(b[4], 32, "%.3g", o->kausik.doubling_hi),
+            num(b[5], 32, "%.3g", o->kausik.doubling_mid),
+            num(b[6], 32, "%.3g", o->kausik.doubling_lo));
+  fprintf(f,
+          "\nThe last row is Kausik's exponent **reconstructed** from the fitted Chinchilla beta "
+          "(next section), not measured; Kausik reports gamma between 0.44 and 0.72 for natural "
+          "corpora (doubling factors 4.8 to 2.6). Counts: [unique.csv](unique.csv); fits: "
+          "[unique_fit.csv](unique_fit.csv); `/analysis/unique` in the results file.\n\n");
+}
+
 static void md_kausik(FILE *f, const sl_analyze_out *o) {
   fprintf(f, "## Kausik N ~ D^gamma: RECONSTRUCTION from the fitted beta\n\n");
   fprintf(f, "**This is a reconstruction, not the paper's derivation** (which could not be read; "
@@ -835,9 +1053,13 @@ static void md_kausik(FILE *f, const sl_analyze_out *o) {
             num(b[1], 32, "%.3f", gl[k]), num(b[2], 32, "%.3f", gh[k]),
             num(b[3], 32, "%.3g", fac[k]));
   fprintf(f,
-          "\nSide by side, the measured efficient-frontier exponent: gamma = %s.\n"
+          "\nSide by side, measured: the efficient-frontier exponent gamma = %s, and U(D) of "
+          "distinct pieces gamma = %s (doubling factor %s).\n"
           "Table: [kausik_reconstruction.csv](kausik_reconstruction.csv).\n\n",
-          o->eff_ok ? num(b[0], 32, "%.3f", o->eff.value[SL_PL_K]) : "not fitted");
+          o->eff_ok ? num(b[0], 32, "%.3f", o->eff.value[SL_PL_K]) : "not fitted",
+          o->unique_ok && o->uq[0].ok ? num(b[1], 32, "%.3f", o->uq[0].fit.value[SL_PL_K])
+                                      : "not measured",
+          o->unique_ok && o->uq[0].ok ? num(b[2], 32, "%.3g", o->uq[0].doubling) : "n/a");
 }
 
 static void md_figures(FILE *f, const report_ctx *c) {
@@ -886,6 +1108,7 @@ static int write_report_md(const report_ctx *c) {
   md_chinchilla_fixed(f, o);
   md_frontier(f, o);
   md_efficient(f, o);
+  md_unique(f, o);
   md_kausik(f, o);
   md_figures(f, c);
   fprintf(f, "## The config of the run\n\n```\n%s%s```\n",
@@ -907,6 +1130,8 @@ int sl_report_write(sl_analyze_out *o) {
   SL_CALL(write_frontier_csv(o));
   SL_CALL(write_efficient_csv(o));
   SL_CALL(write_kausik_csv(o));
+  SL_CALL(write_unique_csv(o));
+  SL_CALL(write_unique_fit_csv(o));
   SL_CALL(make_figures(&c));
   SL_CALL(write_report_md(&c));
   return SL_OK;

@@ -134,8 +134,8 @@ static int find_ngrams(hid_t g, const char *path, sl_analysis_data *d, int64_t *
   size_t m = 0;
   for (hsize_t k = 0; k < info.nlinks; k++) {
     char name[64];
-    ssize_t r = H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, k, name, sizeof name,
-                                   H5P_DEFAULT);
+    ssize_t r =
+        H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, k, name, sizeof name, H5P_DEFAULT);
     if (r < 0 || (size_t)r >= sizeof name) continue; /* not one of ours: too long a name */
     long long L = 0;
     int used = 0;
@@ -300,8 +300,7 @@ int sl_analysis_data_bcast(sl_analysis_data *d, int root, MPI_Comm comm) {
   SL_CALL_MPI(MPI_Bcast(d->unique_pieces, (int)wu, MPI_DOUBLE, root, comm));
   if (d->n_ngrams > 0) {
     SL_CALL_MPI(MPI_Bcast(d->ngram_len, (int)d->n_ngrams, MPI_INT64_T, root, comm));
-    SL_CALL_MPI(
-        MPI_Bcast(d->unique_ngrams, (int)(wu * d->n_ngrams), MPI_DOUBLE, root, comm));
+    SL_CALL_MPI(MPI_Bcast(d->unique_ngrams, (int)(wu * d->n_ngrams), MPI_DOUBLE, root, comm));
   }
   return SL_OK;
 }
