@@ -23,6 +23,7 @@
 #include "slingshot/log.h"
 #include "slingshot/timer.h"
 #include "slingshot/train.h"
+#include "options.h"
 
 #ifndef SLINGSHOT_VERSION
 #define SLINGSHOT_VERSION "unknown"
@@ -111,15 +112,8 @@ static int analyze_parse(int argc, char **argv, analyze_args *a) {
       continue;
     }
     char name[64];
-    const char *val = NULL;
-    const char *eq = strchr(arg, '=');
-    if (strncmp(arg, "--", 2) == 0 && eq && (size_t)(eq - arg) < sizeof name) {
-      memcpy(name, arg, (size_t)(eq - arg));
-      name[eq - arg] = '\0';
-      val = eq + 1;
-    } else {
-      snprintf(name, sizeof name, "%s", arg);
-    }
+    const char *val;
+    sl_opt_split(arg, name, sizeof name, &val);
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
       a->help = 1;
       continue;
@@ -128,20 +122,9 @@ static int analyze_parse(int argc, char **argv, analyze_args *a) {
       a->figures = 0;
       continue;
     }
-    int known = 0;
-    for (size_t k = 0; k < N_OPTIONS; k++)
-      known = known || strcmp(name, g_options[k]) == 0;
-    if (!known) {
-      const char *near = g_options[0];
-      int best = -1;
-      for (size_t k = 0; k < N_OPTIONS; k++) {
-        if ((strncmp(name, "--", 2) == 0) != (strncmp(g_options[k], "--", 2) == 0)) continue;
-        int dk = sl_edit_distance(name, g_options[k]);
-        if (best < 0 || dk < best) best = dk, near = g_options[k];
-      }
+    if (!sl_opt_known(name, g_options, N_OPTIONS))
       return SL_ERROR(SL_ERR_ARG, "analyze: unknown option '%s' (did you mean %s? see --help)", arg,
-                      near);
-    }
+                      sl_opt_nearest(name, g_options, N_OPTIONS));
     if (!val) {
       SL_CHECK(i + 1 < argc, SL_ERR_ARG, "analyze: %s needs a value (see --help)", name);
       val = argv[++i];

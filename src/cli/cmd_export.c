@@ -20,6 +20,7 @@
 #include "slingshot/error.h"
 #include "slingshot/results.h"
 #include "slingshot/train.h"
+#include "options.h"
 
 /* The groups whose 1-D per-cell datasets become columns, in this order. */
 static const char *const EXPORT_GROUPS[] = {"grid", "cells"};
@@ -75,14 +76,8 @@ static int export_parse(int argc, char **argv, export_args *a) {
     } else if (!strncmp(arg, "--output=", 9) && arg[9] != '\0') {
       a->out = arg + 9;
     } else {
-      const char *near = g_export_options[0];
-      int best = -1;
-      for (size_t k = 0; k < N_EXPORT_OPTIONS; k++) {
-        int dk = sl_edit_distance(arg, g_export_options[k]);
-        if (best < 0 || dk < best) best = dk, near = g_export_options[k];
-      }
       return SL_ERROR(SL_ERR_ARG, "export: unknown option '%s' (did you mean %s? see --help)", arg,
-                      near);
+                      sl_opt_nearest(arg, g_export_options, N_EXPORT_OPTIONS));
     }
   }
   if (a->help) return SL_OK;

@@ -14,6 +14,7 @@
 #include "slingshot/fit.h"
 #include "slingshot/log.h"
 #include "slingshot/timer.h"
+#include "options.h"
 
 typedef struct fit_args {
   const char *csv;
@@ -48,24 +49,6 @@ static const char *const g_options[] = {"--csv",   "--n-col",    "--d-col",
                                         "--seed",  "--bench",    "--help"};
 #define N_OPTIONS (sizeof g_options / sizeof g_options[0])
 
-/* Edit distance, for suggesting the nearest known option. */
-static size_t edit_distance(const char *a, const char *b) {
-  size_t la = strlen(a), lb = strlen(b);
-  if (la > 63 || lb > 63) return (size_t)-1;
-  size_t d[64][64];
-  for (size_t i = 0; i <= la; i++)
-    d[i][0] = i;
-  for (size_t j = 0; j <= lb; j++)
-    d[0][j] = j;
-  for (size_t i = 1; i <= la; i++)
-    for (size_t j = 1; j <= lb; j++) {
-      size_t sub = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-      size_t del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
-      d[i][j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-    }
-  return d[la][lb];
-}
-
 static int parse_size(const char *opt, const char *s, uint64_t *out) {
   char *end = NULL;
   SL_CHECK(s[0] >= '0' && s[0] <= '9', SL_ERR_ARG, "%s needs a non-negative integer, got '%s'", opt,
@@ -88,15 +71,8 @@ static int fit_parse(int argc, char **argv, fit_args *a) {
     const char *arg = argv[i];
     /* --opt=value or --opt value */
     char name[64];
-    const char *val = NULL;
-    const char *eq = strchr(arg, '=');
-    if (strncmp(arg, "--", 2) == 0 && eq && (size_t)(eq - arg) < sizeof name) {
-      memcpy(name, arg, (size_t)(eq - arg));
-      name[eq - arg] = '\0';
-      val = eq + 1;
-    } else {
-      snprintf(name, sizeof name, "%s", arg);
-    }
+    const char *val;
+    sl_opt_split(arg, name, sizeof name, &val);
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
       a->help = 1;
       continue;
@@ -105,19 +81,9 @@ static int fit_parse(int argc, char **argv, fit_args *a) {
       a->bench = 1;
       continue;
     }
-    int known = 0;
-    for (size_t k = 0; k < N_OPTIONS; k++)
-      known = known || strcmp(name, g_options[k]) == 0;
-    if (!known) {
-      const char *near = g_options[0];
-      size_t best = (size_t)-1;
-      for (size_t k = 0; k < N_OPTIONS; k++) {
-        size_t dk = edit_distance(name, g_options[k]);
-        if (dk < best) best = dk, near = g_options[k];
-      }
+    if (!sl_opt_known(name, g_options, N_OPTIONS))
       return SL_ERROR(SL_ERR_ARG, "fit: unknown option '%s' (did you mean %s? see --help)", arg,
-                      near);
-    }
+                      sl_opt_nearest(name, g_options, N_OPTIONS));
     if (!val) {
       SL_CHECK(i + 1 < argc, SL_ERR_ARG, "fit: %s needs a value", name);
       val = argv[++i];

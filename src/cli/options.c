@@ -1,0 +1,36 @@
+/* Option parsing shared by the subcommands (see options.h). */
+#include "options.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "slingshot/config.h"
+
+void sl_opt_split(const char *arg, char *name, size_t size, const char **value) {
+  const char *eq = strchr(arg, '=');
+  *value = NULL;
+  if (strncmp(arg, "--", 2) == 0 && eq && (size_t)(eq - arg) < size) {
+    memcpy(name, arg, (size_t)(eq - arg));
+    name[eq - arg] = '\0';
+    *value = eq + 1;
+  } else {
+    snprintf(name, size, "%s", arg);
+  }
+}
+
+int sl_opt_known(const char *name, const char *const *options, size_t n) {
+  for (size_t k = 0; k < n; k++)
+    if (strcmp(name, options[k]) == 0) return 1;
+  return 0;
+}
+
+const char *sl_opt_nearest(const char *name, const char *const *options, size_t n) {
+  const char *near = options[0];
+  int best = -1, is_long = strncmp(name, "--", 2) == 0;
+  for (size_t k = 0; k < n; k++) {
+    if (is_long != (strncmp(options[k], "--", 2) == 0)) continue;
+    int d = sl_edit_distance(name, options[k]);
+    if (best < 0 || d < best) best = d, near = options[k];
+  }
+  return near;
+}

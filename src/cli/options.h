@@ -1,0 +1,16 @@
+/* Private to src/cli: the small pieces every subcommand's option parsing shares. */
+#ifndef SLINGSHOT_CLI_OPTIONS_H
+#define SLINGSHOT_CLI_OPTIONS_H
+
+#include <stddef.h>
+
+/* Splits "--name=value" into name and *value; any other argument is copied whole into name with
+ * *value = NULL. */
+void sl_opt_split(const char *arg, char *name, size_t size, const char **value);
+/* 1 if name is one of the n options. */
+int sl_opt_known(const char *name, const char *const *options, size_t n);
+/* The known option nearest to name (by edit distance, a long option for a long one), for "did
+ * you mean" in the error. */
+const char *sl_opt_nearest(const char *name, const char *const *options, size_t n);
+
+#endif
