@@ -4,17 +4,39 @@
  * Keys. An n-gram (or piece) of L tokens is packed as L digits t + 1 of b bits each, b the bits of
  * (largest token + 1). While L b <= 64 the packing is injective (digits are never 0, so different
  * lengths differ too) and the mixer is a bijection: the key identifies the sequence. Longer
- * sequences fall back to a chained hash h_L = mix(h_{L-1} + (t + 1) K). */
+ * sequences fall back to a chained hash h_L = mix(h_{L-1} + (t + 1) K). The keys are defined once,
+ * in unique_impl.h, for this file and unique_mpi.c.
+ *
+ * Speed (issue 4). Per position and length the packed key is rolled in O(1) (no chained hash when
+ * the packing fits), keys are made in blocks of UQ_CHUNK and inserted with the slot of a later
+ * key prefetched, the table lives on transparent huge pages, and for a long exact pass the table
+ * is sized once from a HyperLogLog pre-pass over the same keys (no rehash, no old-plus-new peak).
+ * None of this changes a key, so the counts and the sketches are those of the plain loop. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "slingshot/corpus.h"
 #include "slingshot/error.h"
+#include "unique_impl.h"
 
-#define HASH_STEP 0x9E3779B97F4A7C15ull
-#define HASH_SEED 0x243F6A8885A308D3ull
+#define HASH_STEP UQ_HASH_STEP
+#define HASH_SEED UQ_HASH_SEED
 #define USET_MIN_CAP 64
+/* Prefetch distance of uq_set_insert, in keys: enough misses in flight to cover DRAM latency. */
+#define UQ_PREFETCH 16
+/* uq_set grows unless it has room for this many new keys (or all that remain), so that a set
+ * close to its load limit still inserts in long prefetched runs. */
+#define UQ_MIN_ROOM ((size_t)256)
+/* Tables from this size on are mmap'ed and advised for huge pages. */
+#define UQ_MAP_BYTES ((size_t)4 << 20)
+#define UQ_HUGE_PAGE ((size_t)2 << 20)
+/* An exact pass over at least this many positions is pre-sized from a HyperLogLog pass; the
+ * margin covers 6 standard errors of the estimate (p = UQ_PRESIZE_P: 0.8 %). */
+#define UQ_PRESIZE_MIN ((size_t)1 << 20)
+#define UQ_PRESIZE_P 14
+#define UQ_PRESIZE_MARGIN 1.05
 
 uint64_t sl_hash_mix64(uint64_t x) {
   /* Each step (xor-shift, odd multiply) is invertible, so the whole map is a bijection. */
@@ -26,14 +48,10 @@ uint64_t sl_hash_mix64(uint64_t x) {
   return x;
 }
 
-static inline uint64_t hash_step(uint64_t h, int32_t t) {
-  return sl_hash_mix64(h + ((uint64_t)(uint32_t)t + 1) * HASH_STEP);
-}
-
 uint64_t sl_hash_tokens(const int32_t *tokens, size_t n) {
   uint64_t h = HASH_SEED ^ sl_hash_mix64((uint64_t)n);
   for (size_t i = 0; i < n; i++)
-    h = hash_step(h, tokens[i]);
+    h = uq_hash_step(h, tokens[i]);
   return h;
 }
 
@@ -105,6 +123,112 @@ int sl_uset_insert(sl_uset *s, uint64_t key, int *added) {
   return SL_OK;
 }
 
+/* ------------------------------------------------------------------ batched exact set */
+
+static size_t uq_map_bytes(size_t cap) {
+  return (cap * sizeof(uint64_t) + UQ_HUGE_PAGE - 1) / UQ_HUGE_PAGE * UQ_HUGE_PAGE;
+}
+
+/* Zeroed slots for cap keys; *mapped says how to free them. */
+static int uq_alloc(size_t cap, uint64_t **slots, int *mapped) {
+  SL_CHECK(cap <= SIZE_MAX / sizeof(uint64_t) / 2, SL_ERR_NOMEM, "a set of %zu slots is too large",
+           cap);
+  *mapped = 0;
+  if (cap * sizeof(uint64_t) >= UQ_MAP_BYTES) {
+    void *p = mmap(NULL, uq_map_bytes(cap), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+                   0); /* anonymous memory is zero */
+    if (p != MAP_FAILED) {
+#ifdef MADV_HUGEPAGE
+      (void)madvise(p, uq_map_bytes(cap), MADV_HUGEPAGE); /* advice: a refusal costs only speed */
+#endif
+      *slots = p;
+      *mapped = 1;
+      return SL_OK;
+    }
+  }
+  SL_ALLOC(*slots, cap);
+  return SL_OK;
+}
+
+static void uq_release(uint64_t *slots, size_t cap, int mapped) {
+  if (!slots) return;
+  if (mapped)
+    munmap(slots, uq_map_bytes(cap));
+  else
+    free(slots);
+}
+
+int uq_set_init(uq_set *s, size_t expected) {
+  SL_CHECK(s != NULL, SL_ERR_ARG, "set is NULL");
+  memset(s, 0, sizeof *s);
+  size_t cap = USET_MIN_CAP;
+  while (cap < 2 * expected && cap < ((size_t)1 << 60))
+    cap *= 2;
+  SL_CALL(uq_alloc(cap, &s->slots, &s->mapped));
+  s->cap = cap;
+  return SL_OK;
+}
+
+void uq_set_free(uq_set *s) {
+  if (!s) return;
+  uq_release(s->slots, s->cap, s->mapped);
+  memset(s, 0, sizeof *s);
+}
+
+/* Doubling with Fibonacci hashing sends home slot i to 2i or 2i + 1, so a scan of the old table
+ * in order writes the new one nearly in order: the rehash streams, no prefetch needed. */
+static int uq_set_grow(uq_set *s) {
+  uint64_t *bigger;
+  int mapped;
+  SL_CALL(uq_alloc(2 * s->cap, &bigger, &mapped));
+  for (size_t i = 0; i < s->cap; i++)
+    if (s->slots[i] != 0) uset_put(bigger, 2 * s->cap, s->slots[i]);
+  uq_release(s->slots, s->cap, s->mapped);
+  s->slots = bigger;
+  s->cap *= 2;
+  s->mapped = mapped;
+  return SL_OK;
+}
+
+int uq_set_insert(uq_set *s, const uint64_t *keys, size_t m) {
+  size_t i = 0;
+  while (i < m) {
+    /* A run that cannot overfill the table even if every key is new. */
+    const size_t want = m - i < UQ_MIN_ROOM ? m - i : UQ_MIN_ROOM;
+    while (2 * (s->count + want) > s->cap)
+      SL_CALL(uq_set_grow(s));
+    const size_t room = s->cap / 2 - s->count;
+    const size_t run = m - i < room ? m - i : room;
+    uint64_t *slots = s->slots;
+    const int shift = 64 - __builtin_ctzll((unsigned long long)s->cap);
+    const size_t mask = s->cap - 1;
+    const uint64_t *k = keys + i;
+    size_t added = 0;
+    for (size_t j = 0; j < run && j < UQ_PREFETCH; j++)
+      __builtin_prefetch(&slots[uset_slot(k[j], shift)], 1, 1);
+    for (size_t j = 0; j < run; j++) {
+      if (j + UQ_PREFETCH < run)
+        __builtin_prefetch(&slots[uset_slot(k[j + UQ_PREFETCH], shift)], 1, 1);
+      const uint64_t key = k[j];
+      if (key == 0) {
+        added += !s->has_zero;
+        s->has_zero = 1;
+        continue;
+      }
+      size_t at = uset_slot(key, shift);
+      while (slots[at] != 0 && slots[at] != key)
+        at = (at + 1) & mask;
+      if (slots[at] == 0) {
+        slots[at] = key;
+        added++;
+      }
+    }
+    s->count += added;
+    i += run;
+  }
+  return SL_OK;
+}
+
 /* ------------------------------------------------------------------ HyperLogLog */
 
 int sl_hll_init(sl_hll *h, int p) {
@@ -168,40 +292,31 @@ double sl_hll_rel_stderr(int p) {
 
 /* ------------------------------------------------------------------ U(D) */
 
-/* One distinct counter, exact or sketched. */
-typedef struct counter {
-  int use_hll;
-  sl_uset set;
-  sl_hll hll;
-} counter;
-
-static int counter_init(counter *c, int use_hll, int p) {
-  c->use_hll = use_hll;
-  if (use_hll)
-    SL_CALL(sl_hll_init(&c->hll, p));
-  else
-    SL_CALL(sl_uset_init(&c->set, 0));
-  return SL_OK;
-}
-
-static void counter_free(counter *c) {
-  sl_uset_free(&c->set);
-  sl_hll_free(&c->hll);
-}
-
-static inline int counter_add(counter *c, uint64_t key) {
-  if (c->use_hll) {
-    sl_hll_add(&c->hll, key);
-    return SL_OK;
+void uq_ngram_keys(const int32_t *tokens, size_t e_first, size_t m, int L, int bits,
+                   uint64_t *out) {
+  const size_t len = (size_t)L;
+  if (len * (size_t)bits <= 64) {
+    const int top = bits * (L - 1);
+    uint64_t packed = 0;
+    for (size_t i = e_first - len; i + 1 < e_first; i++) /* the first L - 1 digits */
+      packed = (packed >> bits) | (((uint64_t)(uint32_t)tokens[i] + 1) << top);
+    const int32_t *t = tokens + e_first - 1;
+    for (size_t i = 0; i < m; i++) {
+      packed = (packed >> bits) | (((uint64_t)(uint32_t)t[i] + 1) << top);
+      out[i] = sl_hash_mix64(packed);
+    }
+    return;
   }
-  return sl_uset_insert(&c->set, key, NULL);
+  for (size_t i = 0; i < m; i++) {
+    const int32_t *end = tokens + e_first + i;
+    uint64_t h = HASH_SEED;
+    for (size_t l = 1; l <= len; l++)
+      h = uq_hash_step(h, end[-(ptrdiff_t)l]);
+    out[i] = h;
+  }
 }
 
-static double counter_value(const counter *c) {
-  return c->use_hll ? sl_hll_estimate(&c->hll) : (double)c->set.count;
-}
-
-/* The key of tokens[0..len): injective packing when it fits in 64 bits, else a hash. */
+/* The key of tokens[0..len) read forwards (pieces): packing when it fits, else sl_hash_tokens. */
 static uint64_t sequence_key(const int32_t *t, size_t len, int bits) {
   if (len * (size_t)bits <= 64) {
     uint64_t packed = 0;
@@ -210,6 +325,121 @@ static uint64_t sequence_key(const int32_t *t, size_t len, int bits) {
     return sl_hash_mix64(packed);
   }
   return sl_hash_tokens(t, len);
+}
+
+/* Everything that makes the keys of one stream, for the blocked passes below. */
+typedef struct keyer {
+  const int32_t *tokens;
+  const sl_piece *pieces; /* NULL: no pieces */
+  size_t n_pieces;
+  size_t q; /* the next piece not yet keyed */
+  int bits;
+  int n_lengths;
+  const int *lengths;
+  int hashed_of[SL_CORPUS_MAX_NGRAM + 1]; /* index of a hashed length (L bits > 64), or -1 */
+  int hashed_max;                         /* the longest hashed length, 0 if none */
+} keyer;
+
+/* The keys of the n-grams that end in (e0, e1] (e1 - e0 <= UQ_CHUNK), length l into bufs[l],
+ * m[l] of them. Packed keys roll; the chained hashes of all hashed lengths share one chain per
+ * end (the chain of length L extends that of length L - 1). */
+static void keyer_ngrams(const keyer *kr, size_t e0, size_t e1, uint64_t **bufs, size_t *m) {
+  size_t first[SL_CORPUS_MAX_NGRAM + 1];
+  for (int l = 0; l < kr->n_lengths; l++) {
+    const size_t L = (size_t)kr->lengths[l];
+    first[l] = e0 + 1 > L ? e0 + 1 : L;
+    m[l] = first[l] <= e1 ? e1 - first[l] + 1 : 0;
+    if (kr->hashed_of[L] < 0 && m[l] > 0)
+      uq_ngram_keys(kr->tokens, first[l], m[l], (int)L, kr->bits, bufs[l]);
+  }
+  if (kr->hashed_max == 0) return;
+  for (size_t e = e0 + 1; e <= e1; e++) {
+    const size_t top = (size_t)kr->hashed_max < e ? (size_t)kr->hashed_max : e;
+    uint64_t h = HASH_SEED;
+    for (size_t L = 1; L <= top; L++) {
+      h = uq_hash_step(h, kr->tokens[e - L]);
+      const int l = kr->hashed_of[L];
+      if (l >= 0) bufs[l][e - first[l]] = h;
+    }
+  }
+}
+
+/* The keys of the pieces that end by e1, in stream order, into out (room for UQ_CHUNK); *m is
+ * their number. A piece is keyed once the ends of all the pieces before it are <= e1 too (in a
+ * stream pieces never overlap). Pieces that do not fit are left: *m == UQ_CHUNK asks for more. */
+static int keyer_pieces(keyer *kr, size_t e1, uint64_t *out, size_t *m) {
+  size_t k = 0;
+  while (kr->q < kr->n_pieces && k < UQ_CHUNK) {
+    const size_t q = kr->q;
+    const sl_piece *pc = &kr->pieces[q];
+    SL_CHECK(pc->start >= 0 && pc->arity >= 0 && (q == 0 || pc->start > kr->pieces[q - 1].start),
+             SL_ERR_ARG, "piece %zu (start %lld, arity %d) is not in stream order", q,
+             (long long)pc->start, pc->arity);
+    const size_t end = (size_t)pc->start + 2 * (size_t)pc->arity + 2;
+    if (end > e1) break;
+    out[k++] = sequence_key(kr->tokens + pc->start, end - (size_t)pc->start, kr->bits);
+    kr->q++;
+  }
+  *m = k;
+  return SL_OK;
+}
+
+/* One distinct counter, exact or sketched. */
+typedef struct counter {
+  int use_hll;
+  uq_set set;
+  sl_hll hll;
+} counter;
+
+static void counter_free(counter *c) {
+  uq_set_free(&c->set);
+  sl_hll_free(&c->hll);
+}
+
+static int counter_add(counter *c, const uint64_t *keys, size_t m) {
+  if (!c->use_hll) return uq_set_insert(&c->set, keys, m);
+  for (size_t i = 0; i < m; i++)
+    sl_hll_add(&c->hll, keys[i]);
+  return SL_OK;
+}
+
+static double counter_value(const counter *c) {
+  return c->use_hll ? sl_hll_estimate(&c->hll) : (double)c->set.count;
+}
+
+/* One pass over the stream up to the last prefix: counters [0, n_lengths) take the n-grams,
+ * [n_lengths] the pieces (if kr->pieces), and their values are read at every prefix. Blocks of
+ * at most UQ_CHUNK positions end at every prefix, so the values are those of a position-by-
+ * position loop. bufs: n_lengths + 1 arrays of UQ_CHUNK keys. */
+static int count_pass(keyer *kr, counter *cnt, const int64_t *prefixes, int n_prefixes,
+                      uint64_t **bufs, double *out_pieces, double *out_ngrams) {
+  const int n_l = kr->n_lengths;
+  size_t m[SL_CORPUS_MAX_NGRAM + 1];
+  size_t e0 = 0;
+  kr->q = 0;
+  for (int j = 0; j < n_prefixes;) {
+    const size_t D = (size_t)prefixes[j];
+    while (e0 < D) {
+      const size_t e1 = D - e0 < UQ_CHUNK ? D : e0 + UQ_CHUNK;
+      keyer_ngrams(kr, e0, e1, bufs, m);
+      for (int l = 0; l < n_l; l++)
+        SL_CALL(counter_add(&cnt[l], bufs[l], m[l]));
+      if (kr->pieces) {
+        size_t mp;
+        do {
+          SL_CALL(keyer_pieces(kr, e1, bufs[n_l], &mp));
+          SL_CALL(counter_add(&cnt[n_l], bufs[n_l], mp));
+        } while (mp == UQ_CHUNK);
+      }
+      e0 = e1;
+    }
+    for (; j < n_prefixes && (size_t)prefixes[j] == D; j++) {
+      if (out_pieces) out_pieces[j] = kr->pieces ? counter_value(&cnt[n_l]) : 0.0;
+      for (int l = 0; l < n_l; l++)
+        out_ngrams[(size_t)l * (size_t)n_prefixes + (size_t)j] = counter_value(&cnt[l]);
+    }
+  }
+  return SL_OK;
 }
 
 int sl_corpus_count_unique(const int32_t *tokens, size_t n, const sl_piece *pieces, size_t n_pieces,
@@ -235,84 +465,82 @@ int sl_corpus_count_unique(const int32_t *tokens, size_t n, const sl_piece *piec
              "prefixes must be sorted ascending: prefix %d = %lld < prefix %d = %lld", j,
              (long long)prefixes[j], j - 1, (long long)prefixes[j - 1]);
   }
-  /* slot_of[L] = index of length L in ngram_lengths, or -1. */
-  int slot_of[SL_CORPUS_MAX_NGRAM + 1];
-  int l_max = 0;
-  for (int L = 0; L <= SL_CORPUS_MAX_NGRAM; L++)
-    slot_of[L] = -1;
+  int listed[SL_CORPUS_MAX_NGRAM + 1] = {0};
   for (int l = 0; l < n_lengths; l++) {
     int L = ngram_lengths[l];
     SL_CHECK(L >= 1 && L <= SL_CORPUS_MAX_NGRAM, SL_ERR_ARG,
              "n-gram length %d is out of range: lengths must be between 1 and %d", L,
              SL_CORPUS_MAX_NGRAM);
-    SL_CHECK(slot_of[L] < 0, SL_ERR_ARG, "n-gram length %d is listed twice", L);
-    slot_of[L] = l;
-    if (L > l_max) l_max = L;
+    SL_CHECK(!listed[L], SL_ERR_ARG, "n-gram length %d is listed twice", L);
+    listed[L] = 1;
   }
   if (n_prefixes == 0) return SL_OK;
   const size_t d_max = (size_t)prefixes[n_prefixes - 1];
 
   /* Digit width b for the packing: the bits of (largest token + 1). */
-  int32_t t_max = 0;
-  for (size_t i = 0; i < d_max; i++) {
-    SL_CHECK(tokens[i] >= 0, SL_ERR_ARG, "token %d at position %zu is negative", tokens[i], i);
-    if (tokens[i] > t_max) t_max = tokens[i];
+  int32_t t_max = 0, t_min = 0;
+  for (size_t i = 0; i < d_max; i++) { /* no early exit: a branch-free max and min vectorise */
+    t_max = tokens[i] > t_max ? tokens[i] : t_max;
+    t_min = tokens[i] < t_min ? tokens[i] : t_min;
   }
-  int bits = 1; /* at most 32: tokens are int32 */
-  while (((uint64_t)t_max + 1) >> bits != 0)
-    bits++;
+  if (t_min < 0)
+    for (size_t i = 0; i < d_max; i++)
+      SL_CHECK(tokens[i] >= 0, SL_ERR_ARG, "token %d at position %zu is negative", tokens[i], i);
 
+  keyer kr = {.tokens = tokens,
+              .pieces = pieces,
+              .n_pieces = pieces ? n_pieces : 0,
+              .bits = uq_digit_bits((uint64_t)t_max),
+              .n_lengths = n_lengths,
+              .lengths = ngram_lengths};
+  for (int L = 0; L <= SL_CORPUS_MAX_NGRAM; L++)
+    kr.hashed_of[L] = -1;
+  for (int l = 0; l < n_lengths; l++) {
+    const int L = ngram_lengths[l];
+    if ((size_t)L * (size_t)kr.bits > 64) {
+      kr.hashed_of[L] = l;
+      if (L > kr.hashed_max) kr.hashed_max = L;
+    }
+  }
+
+  /* Counters [0, n_lengths) for the n-grams, [n_lengths] for the pieces; one key buffer each. */
+  const int n_cnt = n_lengths + 1;
   int err = SL_OK;
-  counter *cnt = sl_calloc((size_t)n_lengths + 1, sizeof *cnt); /* [n_lengths] = pieces */
-  SL_CHECK(cnt != NULL, SL_ERR_NOMEM, "out of memory for %d counters", n_lengths + 1);
-  for (int l = 0; l <= n_lengths; l++)
-    SL_CALL_GOTO(counter_init(&cnt[l], use_hll, hll_p), done);
-  counter *cp = &cnt[n_lengths];
-
-  int j = 0;
-  size_t q = 0;
-  for (; j < n_prefixes && prefixes[j] == 0; j++) {
-    if (out_pieces) out_pieces[j] = 0;
-    for (int l = 0; l < n_lengths; l++)
-      out_ngrams[(size_t)l * (size_t)n_prefixes + (size_t)j] = 0;
+  counter *cnt = sl_calloc((size_t)n_cnt, sizeof *cnt), *pre = NULL;
+  uint64_t *bufs[SL_CORPUS_MAX_NGRAM + 1] = {NULL};
+  uint64_t *buf_all = malloc((size_t)n_cnt * UQ_CHUNK * sizeof *buf_all);
+  SL_CHECK_GOTO(cnt && buf_all, SL_ERR_NOMEM, done, "out of memory for %d counters", n_cnt);
+  for (int c = 0; c < n_cnt; c++)
+    bufs[c] = buf_all + (size_t)c * UQ_CHUNK;
+  double expected[SL_CORPUS_MAX_NGRAM + 1] = {0};
+  if (!use_hll && d_max >= UQ_PRESIZE_MIN) {
+    /* Sketch every counter's keys once, then size each set for its estimate. */
+    pre = sl_calloc((size_t)n_cnt, sizeof *pre);
+    SL_CHECK_GOTO(pre != NULL, SL_ERR_NOMEM, done, "out of memory for %d sketches", n_cnt);
+    for (int c = 0; c < n_cnt; c++) {
+      pre[c].use_hll = 1;
+      SL_CALL_GOTO(sl_hll_init(&pre[c].hll, UQ_PRESIZE_P), done);
+    }
+    SL_CALL_GOTO(
+        count_pass(&kr, pre, &prefixes[n_prefixes - 1], 1, bufs, &expected[n_lengths], expected),
+        done);
   }
-  for (size_t e = 1; e <= d_max; e++) {
-    /* The n-grams that end at e, all lengths at once, read backwards from e - 1: the packing
-     * and the hash of the reversed sequence identify the n-gram as well as the forward ones. */
-    uint64_t packed = 0, h = HASH_SEED;
-    const size_t top = (size_t)l_max < e ? (size_t)l_max : e;
-    for (size_t L = 1; L <= top; L++) {
-      const int32_t t = tokens[e - L];
-      if (L * (size_t)bits <= 64) packed = (packed << bits) | ((uint64_t)t + 1);
-      h = hash_step(h, t);
-      const int l = slot_of[L];
-      if (l >= 0) {
-        const uint64_t key = L * (size_t)bits <= 64 ? sl_hash_mix64(packed) : h;
-        SL_CALL_GOTO(counter_add(&cnt[l], key), done);
-      }
-    }
-    /* The pieces that end at e (their ends increase along the stream). */
-    while (pieces && q < n_pieces) {
-      const sl_piece *pc = &pieces[q];
-      SL_CHECK_GOTO(pc->start >= 0 && pc->arity >= 0 && (q == 0 || pc->start > pieces[q - 1].start),
-                    SL_ERR_ARG, done, "piece %zu (start %lld, arity %d) is not in stream order", q,
-                    (long long)pc->start, pc->arity);
-      const size_t end = (size_t)pc->start + 2 * (size_t)pc->arity + 2;
-      if (end > e) break;
-      SL_CALL_GOTO(counter_add(cp, sequence_key(tokens + pc->start, end - (size_t)pc->start, bits)),
-                   done);
-      q++;
-    }
-    for (; j < n_prefixes && (size_t)prefixes[j] == e; j++) {
-      if (out_pieces) out_pieces[j] = pieces ? counter_value(cp) : 0.0;
-      for (int l = 0; l < n_lengths; l++)
-        out_ngrams[(size_t)l * (size_t)n_prefixes + (size_t)j] = counter_value(&cnt[l]);
-    }
+  for (int c = 0; c < n_cnt; c++) {
+    cnt[c].use_hll = use_hll;
+    if (use_hll)
+      SL_CALL_GOTO(sl_hll_init(&cnt[c].hll, hll_p), done);
+    else
+      SL_CALL_GOTO(uq_set_init(&cnt[c].set, (size_t)(UQ_PRESIZE_MARGIN * expected[c])), done);
   }
+  SL_CALL_GOTO(count_pass(&kr, cnt, prefixes, n_prefixes, bufs, out_pieces, out_ngrams), done);
 done:
-  for (int l = 0; l <= n_lengths; l++)
-    counter_free(&cnt[l]);
+  for (int c = 0; c < n_cnt; c++) {
+    if (cnt) counter_free(&cnt[c]);
+    if (pre) counter_free(&pre[c]);
+  }
   free(cnt);
+  free(pre);
+  free(buf_all);
   return err;
 }
 

@@ -7,24 +7,22 @@
 #include "slingshot/corpus.h"
 #include "slingshot/corpus_mpi.h"
 #include "slingshot/error.h"
+#include "unique_impl.h"
 
-/* The key of an n-gram must equal sl_corpus_count_unique's (src/corpus/unique.c): the n tokens
- * read backwards from its end, packed as digits t + 1 of `bits` bits and mixed while n bits <= 64,
- * else the chained hash h = mix(h + (t + 1) K) from the same seed. The tests hold the two equal. */
-#define KEY_HASH_STEP 0x9E3779B97F4A7C15ull
-#define KEY_HASH_SEED 0x243F6A8885A308D3ull
-
-static inline uint64_t ngram_key(const int32_t *end, int n, int bits) {
-  if (n * bits <= 64) {
-    uint64_t packed = 0;
-    for (int L = 1; L <= n; L++)
-      packed = (packed << bits) | ((uint64_t)(uint32_t)end[-L] + 1);
-    return sl_hash_mix64(packed);
+/* The keys are those of sl_corpus_count_unique: both take them from unique_impl.h (the n-gram
+ * starting at local position g is the one that ends at g + n), and the tests hold the counts
+ * equal. Keys are made UQ_CHUNK at a time into buf. */
+static int ngram_keys_add(const int32_t *tokens, size_t m, int n, int bits, uint64_t *buf,
+                          sl_hll *h, uq_set *set) {
+  for (size_t g0 = 0; g0 < m; g0 += UQ_CHUNK) {
+    const size_t c = m - g0 < UQ_CHUNK ? m - g0 : UQ_CHUNK;
+    uq_ngram_keys(tokens, g0 + (size_t)n, c, n, bits, buf);
+    if (h)
+      for (size_t i = 0; i < c; i++)
+        sl_hll_add(h, buf[i]);
+    if (set) SL_CALL(uq_set_insert(set, buf, c));
   }
-  uint64_t h = KEY_HASH_SEED;
-  for (int L = 1; L <= n; L++)
-    h = sl_hash_mix64(h + ((uint64_t)(uint32_t)end[-L] + 1) * KEY_HASH_STEP);
-  return h;
+  return SL_OK;
 }
 
 void sl_corpus_split(size_t N, int size, int rank, size_t *start, size_t *count) {
@@ -91,10 +89,7 @@ static int prepare(const int32_t *tokens, size_t n_local, size_t n_ext, int n, M
            "rank %d passed n_ext = %llu tokens of overlap but needs min(n - 1, tokens after its "
            "slice) for n-grams crossing its boundary",
            short_rank, (unsigned long long)n_ext_short);
-  int b = 1;
-  while ((tmax + 1) >> b != 0)
-    b++;
-  *bits = b;
+  *bits = uq_digit_bits(tmax);
   const uint64_t avail = n_local + need_r; /* tokens this rank may read */
   *m = avail >= (uint64_t)n
            ? (size_t)(avail - (uint64_t)n + 1 < n_local ? avail - (uint64_t)n + 1 : n_local)
@@ -109,14 +104,22 @@ int sl_corpus_unique_hll_mpi(const int32_t *tokens, size_t n_local, size_t n_ext
   size_t m;
   SL_CALL(prepare(tokens, n_local, n_ext, n, comm, &bits, &m));
   sl_hll h;
+  uint64_t *buf = malloc(UQ_CHUNK * sizeof *buf);
   int ok = sl_hll_init(&h, hll_p) == SL_OK, ok_all;
+  if (ok && !buf) {
+    sl_hll_free(&h);
+    ok = 0;
+  }
   SL_CALL_MPI(MPI_Allreduce(&ok, &ok_all, 1, MPI_INT, MPI_MIN, comm));
   if (!ok_all) {
     if (ok) sl_hll_free(&h);
-    return SL_ERROR(SL_ERR_ARG, "could not create HyperLogLog sketches of precision %d", hll_p);
+    free(buf);
+    return SL_ERROR(SL_ERR_ARG,
+                    "could not create HyperLogLog sketches of precision %d (or out of memory)",
+                    hll_p);
   }
-  for (size_t g = 0; g < m; g++)
-    sl_hll_add(&h, ngram_key(tokens + g + (size_t)n, n, bits));
+  (void)ngram_keys_add(tokens, m, n, bits, buf, &h, NULL); /* cannot fail without a set */
+  free(buf);
   const int e = MPI_Allreduce(MPI_IN_PLACE, h.reg, (int)h.m, MPI_UINT8_T, MPI_MAX, comm);
   if (e == MPI_SUCCESS) *estimate = sl_hll_estimate(&h);
   sl_hll_free(&h);
@@ -133,16 +136,17 @@ int sl_corpus_unique_exact_mpi(const int32_t *tokens, size_t n_local, size_t n_e
   int size;
   SL_CALL_MPI(MPI_Comm_size(comm, &size));
   int err = SL_OK, ok = 1, ok_all = 1;
-  sl_uset local, owned;
+  uq_set local, owned;
   memset(&local, 0, sizeof local);
   memset(&owned, 0, sizeof owned);
   uint64_t *sendbuf = NULL, *recvbuf = NULL;
   int *scount = NULL, *sdispl = NULL, *rcount = NULL, *rdispl = NULL;
   /* 1. Deduplicate locally. Every rank reaches each collective below: failures are combined
    * with an all-reduce first. */
-  if (sl_uset_init(&local, m / 4) != SL_OK) ok = 0;
-  for (size_t g = 0; g < m && ok; g++)
-    if (sl_uset_insert(&local, ngram_key(tokens + g + (size_t)n, n, bits), NULL) != SL_OK) ok = 0;
+  uint64_t *keybuf = malloc(UQ_CHUNK * sizeof *keybuf);
+  if (!keybuf || uq_set_init(&local, m / 4) != SL_OK) ok = 0;
+  if (ok && ngram_keys_add(tokens, m, n, bits, keybuf, NULL, &local) != SL_OK) ok = 0;
+  free(keybuf);
   /* 2. Bucket the distinct keys by owner = key mod size. */
   scount = sl_calloc((size_t)size, sizeof *scount);
   sdispl = sl_calloc((size_t)size, sizeof *sdispl);
@@ -172,7 +176,7 @@ int sl_corpus_unique_exact_mpi(const int32_t *tokens, size_t n_local, size_t n_e
     }
   }
   free(fill);
-  sl_uset_free(&local);
+  uq_set_free(&local);
   SL_CHECK_GOTO(MPI_Allreduce(&ok, &ok_all, 1, MPI_INT, MPI_MIN, comm) == MPI_SUCCESS, SL_ERR_MPI,
                 done, "MPI_Allreduce failed");
   SL_CHECK_GOTO(ok_all, SL_ERR_NOMEM, done,
@@ -198,16 +202,15 @@ int sl_corpus_unique_exact_mpi(const int32_t *tokens, size_t n_local, size_t n_e
   free(sendbuf);
   sendbuf = NULL;
   /* 4. The owner's set; the sum of the owners' counts is the answer. */
-  if (sl_uset_init(&owned, n_recv) != SL_OK) ok = 0;
-  for (size_t i = 0; i < n_recv && ok; i++)
-    if (sl_uset_insert(&owned, recvbuf[i], NULL) != SL_OK) ok = 0;
+  if (uq_set_init(&owned, n_recv) != SL_OK || uq_set_insert(&owned, recvbuf, n_recv) != SL_OK)
+    ok = 0;
   uint64_t mine[2] = {ok ? (uint64_t)owned.count : 0, ok ? 0 : 1}, tot[2] = {0, 0};
   SL_CHECK_GOTO(MPI_Allreduce(mine, tot, 2, MPI_UINT64_T, MPI_SUM, comm) == MPI_SUCCESS, SL_ERR_MPI,
                 done, "MPI_Allreduce of the counts failed");
   SL_CHECK_GOTO(tot[1] == 0, SL_ERR_NOMEM, done, "a rank ran out of memory for its owned keys");
   *count = tot[0];
 done:
-  sl_uset_free(&owned);
+  uq_set_free(&owned);
   free(sendbuf);
   free(recvbuf);
   free(scount);
