@@ -18,6 +18,7 @@
 #define SL_CONFIG_MAX_ARITY 8
 #define SL_CONFIG_MAX_LIST 16
 #define SL_CONFIG_NAME 64
+#define SL_CONFIG_VARIANT_TEXT 1024
 
 /* A grid axis: an explicit list or a log-spaced range { from; to; count; }. */
 typedef struct sl_axis {
@@ -67,6 +68,9 @@ typedef struct sl_config {
     int64_t seeds[SL_CONFIG_MAX_LIST];
     int n_variants;
     char variants[SL_CONFIG_MAX_LIST][SL_CONFIG_NAME];
+    /* What each variant changes, as resolved libconfig text of the overridden keys ("" for none;
+     * see sl_config_variant). */
+    char variant_text[SL_CONFIG_MAX_LIST][SL_CONFIG_VARIANT_TEXT];
   } grid;
   char origin[256]; /* file path, or "built-in:NAME" */
 } sl_config;
@@ -83,6 +87,13 @@ const char *sl_config_embedded(const char *name);
 /* Parses and validates text; origin names it in messages. On SL_ERR_CONFIG the error message
  * lists every problem, one per line. */
 int sl_config_parse(const char *text, const char *origin, sl_config *cfg);
+/* The effective config of grid variant v (0 <= v < grid.n_variants): cfg with the keys of the
+ * variant's group `variant.NAME = { ... }` put over it. A variant may change model.*, train.* and
+ * any later measurement group, never language.* (a seed's language is shared by its variants),
+ * eval.*, unique.* (the results file's widths are shared) or grid.*. "base" (or any name without
+ * a group) is cfg itself. out may not alias cfg. */
+int sl_config_variant(const sl_config *cfg, int v, sl_config *out);
+
 /* Reads a whole file into a new NUL-terminated buffer (free() it). */
 int sl_config_read_file(const char *path, char **text);
 /* The resolved text: every key with its value, in schema order (malloc'ed; free() it). */

@@ -102,8 +102,8 @@ static const key SCHEMA[] = {
      "corpus sizes D in tokens: a list, or { from; to; count; } log-spaced"},
     {"grid.seeds", K_I64S, 0, 9.0e15, NULL, "[0]", OFF(grid.seeds), OFF(grid.n_seeds),
      "seeds: each draws its own language, corpus and initialisation"},
-    {"grid.variants", K_STRS, 0, 0, "base", "[\"base\"]", OFF(grid.variants), OFF(grid.n_variants),
-     "training variants"},
+    {"grid.variants", K_STRS, 0, 0, NULL, "[\"base\"]", OFF(grid.variants), OFF(grid.n_variants),
+     "training variants: \"base\", or NAMEs whose changes are in variant = { NAME = { ... }; }"},
 };
 #define N_SCHEMA (sizeof SCHEMA / sizeof SCHEMA[0])
 
@@ -435,6 +435,7 @@ static void check_unknown(problems *p, const config_setting_t *group, const char
     char path[256];
     snprintf(path, sizeof path, "%s%s%s", prefix, prefix[0] ? "." : "", name);
     if (find_key(path)) continue;
+    if (!prefix[0] && strcmp(name, "variant") == 0) continue; /* checked by check_variants */
     if (!prefix[0] && is_group_name(name)) {
       if (config_setting_type(s) != CONFIG_TYPE_GROUP)
         problem(p, config_setting_source_line(s), "'%s' must be a group: %s = { ... };", name,
@@ -474,6 +475,208 @@ static int parse_defaults(config_t *d) {
   return SL_OK;
 }
 
+static void fmt_value(const sl_config *cfg, const key *k, char *buf, size_t size);
+
+/* Cross-key rules of one (base or variant) config. */
+static void check_rules(problems *p, sl_config *cfg) {
+  if (cfg->language.n_arity == 0 && cfg->language.k_max >= 1) {
+    cfg->language.n_arity = cfg->language.k_max;
+    for (int i = 0; i < cfg->language.k_max; i++)
+      cfg->language.arity_weights[i] = 1.0;
+  } else if (cfg->language.n_arity != cfg->language.k_max) {
+    problem(p, 0,
+            "language.arity_weights has %d weights but language.k_max = %d: give one weight per "
+            "arity 1..k_max",
+            cfg->language.n_arity, cfg->language.k_max);
+  } else {
+    double sum = 0;
+    for (int i = 0; i < cfg->language.n_arity; i++)
+      sum += cfg->language.arity_weights[i];
+    if (!(sum > 0)) problem(p, 0, "language.arity_weights must have a positive sum");
+  }
+  if (cfg->language.S < cfg->language.k_max)
+    problem(p, 0,
+            "language.S = %d is smaller than language.k_max = %d: a piece needs k distinct skills",
+            cfg->language.S, cfg->language.k_max);
+  if (cfg->train.min_lr > cfg->train.lr)
+    problem(p, 0, "train.min_lr = %g is larger than train.lr = %g", cfg->train.min_lr,
+            cfg->train.lr);
+  if (cfg->train.min_steps > cfg->train.max_steps)
+    problem(p, 0, "train.min_steps = %d is larger than train.max_steps = %d", cfg->train.min_steps,
+            cfg->train.max_steps);
+  if (strcmp(cfg->model.family, "gpt") == 0 && cfg->model.heads > 0 && cfg->model.width > 0 &&
+      cfg->model.width % cfg->model.heads != 0)
+    problem(p, 0, "model.width = %d is not a multiple of model.heads = %d", cfg->model.width,
+            cfg->model.heads);
+  for (int i = 0; i < cfg->grid.d_tokens.n; i++)
+    if (cfg->grid.d_tokens.v[i] < 2.0 * (cfg->model.context + 1)) {
+      problem(p, 0,
+              "grid.d_tokens value %g is too small for model.context = %d: D must be at least %d",
+              cfg->grid.d_tokens.v[i], cfg->model.context, 2 * (cfg->model.context + 1));
+      break;
+    }
+  for (int i = 0; i < cfg->unique.n_ngrams; i++)
+    for (int j = 0; j < i; j++)
+      if (cfg->unique.ngrams[i] == cfg->unique.ngrams[j])
+        problem(p, 0, "unique.ngrams lists %lld twice", (long long)cfg->unique.ngrams[i]);
+  for (int i = 0; i < cfg->grid.n_seeds; i++)
+    for (int j = 0; j < i; j++)
+      if (cfg->grid.seeds[i] == cfg->grid.seeds[j])
+        problem(p, 0, "grid.seeds lists %lld twice", (long long)cfg->grid.seeds[i]);
+}
+
+/* Groups a variant may not change, and why. */
+static const char *variant_forbidden(const char *group) {
+  static const char *const no[][2] = {
+      {"language", "a seed's language is shared by all its variants"},
+      {"eval", "the results file's curve widths are shared by all cells"},
+      {"unique", "the results file's /unique widths are shared by all cells"},
+      {"grid", "the grid is what the variants are part of"},
+      {"name", "it names the experiment"},
+      {"seed", "every variant of a cell index draws from the same config seed"}};
+  for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
+    if (strcmp(group, no[i][0]) == 0) return no[i][1];
+  return NULL;
+}
+
+static int variant_name_ok(const char *n) {
+  if (!isalpha((unsigned char)n[0])) return 0;
+  for (const char *c = n; *c; c++)
+    if (!isalnum((unsigned char)*c) && *c != '_' && *c != '-') return 0;
+  return 1;
+}
+
+/* Puts the keys present in a variant's group over cfg. */
+static void apply_overrides(problems *p, config_setting_t *vs, sl_config *cfg) {
+  for (size_t i = 0; i < N_SCHEMA; i++) {
+    const config_setting_t *s = config_setting_lookup(vs, SCHEMA[i].path);
+    if (s) set_value(p, &SCHEMA[i], s, cfg, 1);
+  }
+}
+
+/* The resolved text of a variant's overrides: every key it sets, grouped. */
+static void variant_text(config_setting_t *vs, const sl_config *eff, char *out, size_t size) {
+  size_t len = 0;
+  char value[2048];
+  out[0] = '\0';
+  for (size_t g = 0; g < N_GROUPS; g++) {
+    size_t glen = strlen(GROUPS[g]);
+    int open = 0;
+    for (size_t i = 0; i < N_SCHEMA; i++) {
+      const key *k = &SCHEMA[i];
+      if (strncmp(k->path, GROUPS[g], glen) != 0 || k->path[glen] != '.') continue;
+      if (!config_setting_lookup(vs, k->path)) continue;
+      fmt_value(eff, k, value, sizeof value);
+      if (!open && len < size)
+        len += (size_t)snprintf(out + len, size - len, "%s%s = { ", len ? " " : "", GROUPS[g]);
+      open = 1;
+      if (len < size)
+        len += (size_t)snprintf(out + len, size - len, "%s = %s; ", k->path + glen + 1, value);
+    }
+    if (open && len < size) len += (size_t)snprintf(out + len, size - len, "};");
+  }
+}
+
+/* The variant = { NAME = { ... }; } group: every listed variant but base defined, every defined
+ * one listed, only groups a variant may change, and each variant's config valid on its own. */
+static void check_variants(problems *p, config_t *c, sl_config *cfg) {
+  config_setting_t *vg = config_lookup(c, "variant");
+  if (vg && config_setting_type(vg) != CONFIG_TYPE_GROUP) {
+    problem(p, config_setting_source_line(vg),
+            "'variant' must be a group: variant = { NAME = { train = { ... }; }; };");
+    return;
+  }
+  for (int v = 0; v < cfg->grid.n_variants; v++) {
+    const char *name = cfg->grid.variants[v];
+    cfg->grid.variant_text[v][0] = '\0';
+    for (int u = 0; u < v; u++)
+      if (strcmp(cfg->grid.variants[u], name) == 0)
+        problem(p, 0, "grid.variants lists \"%s\" twice", name);
+    if (!variant_name_ok(name)) {
+      problem(p, 0,
+              "grid.variants: \"%s\" is not a valid variant name (a letter, then letters, digits, "
+              "'_' or '-')",
+              name);
+      continue;
+    }
+    config_setting_t *vs = vg ? config_setting_get_member(vg, name) : NULL;
+    if (!vs) {
+      if (strcmp(name, "base") != 0)
+        problem(p, 0,
+                "grid.variants lists \"%s\" but nothing defines it: add variant = { %s = { train "
+                "= { ... }; }; }; (or use \"base\")",
+                name, name);
+      continue;
+    }
+    int line = config_setting_source_line(vs);
+    if (config_setting_type(vs) != CONFIG_TYPE_GROUP) {
+      problem(p, line, "variant.%s must be a group: %s = { train = { ... }; };", name, name);
+      continue;
+    }
+    int before = p->count;
+    for (int i = 0; i < config_setting_length(vs); i++) {
+      config_setting_t *m = config_setting_get_elem(vs, (unsigned)i);
+      const char *g = config_setting_name(m);
+      const char *why = variant_forbidden(g);
+      if (why)
+        problem(p, config_setting_source_line(m), "variant.%s cannot change '%s': %s", name, g,
+                why);
+      else if (!is_group_name(g))
+        problem(p, config_setting_source_line(m),
+                "variant.%s: unknown group '%s' (did you mean '%s'?)", name, g, nearest_key(g));
+      else if (config_setting_type(m) != CONFIG_TYPE_GROUP)
+        problem(p, config_setting_source_line(m), "variant.%s.%s must be a group { ... }", name, g);
+      else
+        check_unknown(p, m, g);
+    }
+    if (p->count > before) continue;
+    sl_config *eff = malloc(sizeof *eff);
+    if (!eff) {
+      problem(p, 0, "out of memory checking variant %s", name);
+      return;
+    }
+    *eff = *cfg;
+    char where[320];
+    const char *origin = p->origin;
+    snprintf(where, sizeof where, "%s (variant %s)", origin, name);
+    p->origin = where;
+    apply_overrides(p, vs, eff);
+    check_rules(p, eff);
+    p->origin = origin;
+    variant_text(vs, eff, cfg->grid.variant_text[v], SL_CONFIG_VARIANT_TEXT);
+    free(eff);
+  }
+  if (vg)
+    for (int i = 0; i < config_setting_length(vg); i++) {
+      config_setting_t *m = config_setting_get_elem(vg, (unsigned)i);
+      int listed = 0;
+      for (int v = 0; v < cfg->grid.n_variants; v++)
+        listed |= strcmp(cfg->grid.variants[v], config_setting_name(m)) == 0;
+      if (!listed)
+        problem(p, config_setting_source_line(m),
+                "variant.%s is defined but grid.variants does not list it", config_setting_name(m));
+    }
+}
+
+int sl_config_variant(const sl_config *cfg, int v, sl_config *out) {
+  SL_CHECK(v >= 0 && v < cfg->grid.n_variants, SL_ERR_ARG, "variant %d of %d", v,
+           cfg->grid.n_variants);
+  *out = *cfg;
+  const char *text = cfg->grid.variant_text[v];
+  if (!text[0]) return SL_OK;
+  config_t c;
+  config_init(&c);
+  problems p = {.origin = "variant"};
+  if (config_read_string(&c, text) == CONFIG_TRUE)
+    apply_overrides(&p, config_root_setting(&c), out);
+  else
+    p.count++;
+  config_destroy(&c);
+  SL_CHECK(p.count == 0, SL_ERR_INTERNAL, "the stored text of variant %s does not apply: %s",
+           cfg->grid.variants[v], text);
+  return SL_OK;
+}
+
 int sl_config_parse(const char *text, const char *origin, sl_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
   snprintf(cfg->origin, sizeof cfg->origin, "%s", origin);
@@ -505,51 +708,8 @@ int sl_config_parse(const char *text, const char *origin, sl_config *cfg) {
               k->path, k->help, (int)(leaf - k->path), k->path, leaf + 1);
     }
   }
-  /* Cross-key rules. */
-  if (cfg->language.n_arity == 0 && cfg->language.k_max >= 1) {
-    cfg->language.n_arity = cfg->language.k_max;
-    for (int i = 0; i < cfg->language.k_max; i++)
-      cfg->language.arity_weights[i] = 1.0;
-  } else if (cfg->language.n_arity != cfg->language.k_max) {
-    problem(&p, 0,
-            "language.arity_weights has %d weights but language.k_max = %d: give one weight per "
-            "arity 1..k_max",
-            cfg->language.n_arity, cfg->language.k_max);
-  } else {
-    double sum = 0;
-    for (int i = 0; i < cfg->language.n_arity; i++)
-      sum += cfg->language.arity_weights[i];
-    if (!(sum > 0)) problem(&p, 0, "language.arity_weights must have a positive sum");
-  }
-  if (cfg->language.S < cfg->language.k_max)
-    problem(&p, 0,
-            "language.S = %d is smaller than language.k_max = %d: a piece needs k distinct skills",
-            cfg->language.S, cfg->language.k_max);
-  if (cfg->train.min_lr > cfg->train.lr)
-    problem(&p, 0, "train.min_lr = %g is larger than train.lr = %g", cfg->train.min_lr,
-            cfg->train.lr);
-  if (cfg->train.min_steps > cfg->train.max_steps)
-    problem(&p, 0, "train.min_steps = %d is larger than train.max_steps = %d", cfg->train.min_steps,
-            cfg->train.max_steps);
-  if (strcmp(cfg->model.family, "gpt") == 0 && cfg->model.heads > 0 && cfg->model.width > 0 &&
-      cfg->model.width % cfg->model.heads != 0)
-    problem(&p, 0, "model.width = %d is not a multiple of model.heads = %d", cfg->model.width,
-            cfg->model.heads);
-  for (int i = 0; i < cfg->grid.d_tokens.n; i++)
-    if (cfg->grid.d_tokens.v[i] < 2.0 * (cfg->model.context + 1)) {
-      problem(&p, 0,
-              "grid.d_tokens value %g is too small for model.context = %d: D must be at least %d",
-              cfg->grid.d_tokens.v[i], cfg->model.context, 2 * (cfg->model.context + 1));
-      break;
-    }
-  for (int i = 0; i < cfg->unique.n_ngrams; i++)
-    for (int j = 0; j < i; j++)
-      if (cfg->unique.ngrams[i] == cfg->unique.ngrams[j])
-        problem(&p, 0, "unique.ngrams lists %lld twice", (long long)cfg->unique.ngrams[i]);
-  for (int i = 0; i < cfg->grid.n_seeds; i++)
-    for (int j = 0; j < i; j++)
-      if (cfg->grid.seeds[i] == cfg->grid.seeds[j])
-        problem(&p, 0, "grid.seeds lists %lld twice", (long long)cfg->grid.seeds[i]);
+  check_rules(&p, cfg);
+  check_variants(&p, &c, cfg);
   config_destroy(&c);
   config_destroy(&d);
   if (p.count > 0)
@@ -638,6 +798,17 @@ int sl_config_to_text(const sl_config *cfg, char **text) {
       }
     len += (size_t)snprintf(out + len, cap - len, "};\n");
   }
+  int any = 0;
+  for (int v = 0; v < cfg->grid.n_variants; v++)
+    any |= cfg->grid.variant_text[v][0] != '\0';
+  if (any) {
+    len += (size_t)snprintf(out + len, cap - len, "variant = {\n");
+    for (int v = 0; v < cfg->grid.n_variants && len < cap; v++)
+      if (cfg->grid.variant_text[v][0])
+        len += (size_t)snprintf(out + len, cap - len, "  %s = { %s };\n", cfg->grid.variants[v],
+                                cfg->grid.variant_text[v]);
+    if (len < cap) len += (size_t)snprintf(out + len, cap - len, "};\n");
+  }
   if (len >= cap) {
     free(out);
     return SL_ERROR(SL_ERR_INTERNAL, "resolved config longer than %zu bytes", cap);
@@ -657,6 +828,11 @@ void sl_config_diff(const sl_config *a, const sl_config *b, char *buf, size_t si
       len += (size_t)snprintf(buf + len, size - len, "%s%s: %s vs %s", len ? "; " : "",
                               SCHEMA[i].path, va, vb);
   }
+  for (int v = 0; v < a->grid.n_variants && v < b->grid.n_variants; v++)
+    if (strcmp(a->grid.variant_text[v], b->grid.variant_text[v]) != 0 && len < size)
+      len +=
+          (size_t)snprintf(buf + len, size - len, "%svariant.%s: { %s } vs { %s }", len ? "; " : "",
+                           a->grid.variants[v], a->grid.variant_text[v], b->grid.variant_text[v]);
 }
 
 void sl_config_print_reference(FILE *f) {

@@ -18,10 +18,25 @@ int sl_grid_expand(const sl_config *cfg, int V, sl_grid *grid) {
            "grid.d_tokens, grid.seeds and grid.variants");
   SL_ALLOC(grid->cells, n);
   grid->n_cells = n;
+  sl_config *vcfg = malloc(sizeof *vcfg);
+  if (!vcfg) {
+    sl_grid_free(grid);
+    return SL_ERROR(SL_ERR_NOMEM, "out of memory expanding the grid");
+  }
+  const sl_config *base = cfg;
   int64_t idx = 0;
-  for (int s = 0; s < cfg->grid.n_seeds; s++)
-    for (int v = 0; v < cfg->grid.n_variants; v++)
-      for (int i = 0; i < cfg->grid.n_params.n; i++) {
+  for (int s = 0; s < base->grid.n_seeds; s++)
+    for (int v = 0; v < base->grid.n_variants; v++)
+      for (int i = 0; i < base->grid.n_params.n; i++) {
+        /* A variant's model and training keys (sl_config_variant). */
+        int verr = sl_config_variant(base, v, vcfg);
+        if (verr == SL_OK) verr = sl_model_family_parse(vcfg->model.family, &family);
+        if (verr) {
+          free(vcfg);
+          sl_grid_free(grid);
+          return sl_error_trace(verr, __func__, __FILE__, __LINE__);
+        }
+        cfg = vcfg;
         /* The shape depends on N only: compute it once per N. */
         sl_model_spec spec = {.family = family,
                               .V = V,
@@ -39,6 +54,7 @@ int sl_grid_expand(const sl_config *cfg, int V, sl_grid *grid) {
               spec.decay_groups |= 1u << gi;
         int err = sl_model_shape_from_target(&spec, cfg->grid.n_params.v[i]);
         if (err) {
+          free(vcfg);
           sl_grid_free(grid);
           return sl_error_trace(err, __func__, __FILE__, __LINE__);
         }
@@ -69,6 +85,7 @@ int sl_grid_expand(const sl_config *cfg, int V, sl_grid *grid) {
           c->cost = fpt * (double)c->tokens_trained;
         }
       }
+  free(vcfg);
   return SL_OK;
 }
 

@@ -192,6 +192,7 @@ int sl_train_cell_ckpt(const sl_config *cfg, const sl_cell *cell, const sl_train
   sl_optim *opt = NULL;
   int32_t *corpus = NULL, *val = NULL, *rows = NULL;
   sl_piece *pieces = NULL;
+  sl_config *vcfg = NULL;
   size_t n_pieces = 0;
   const int T = cell->spec.T, B = cell->spec.B;
   const int64_t D = cell->d_tokens, n_val = cfg->eval.tokens;
@@ -203,6 +204,11 @@ int sl_train_cell_ckpt(const sl_config *cfg, const sl_cell *cell, const sl_train
   for (int i = 0; i < res->n_points; i++)
     res->curve_loss[i] = res->curve_tokens[i] = NAN;
   res->train_loss = res->val_loss = res->excess_loss = NAN;
+
+  /* The cell's variant: its model and training keys put over the config (sl_config_variant). */
+  SL_ALLOC(vcfg, 1);
+  SL_CALL_GOTO(sl_config_variant(cfg, cell->variant, vcfg), done);
+  cfg = vcfg;
 
   /* Data: the first D tokens of the seed's corpus stream, and its held-out stream. */
   sl_timer_start("data");
@@ -359,5 +365,6 @@ done:
   free(val);
   free(rows);
   free(pieces);
+  free(vcfg);
   return err;
 }

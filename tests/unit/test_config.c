@@ -139,6 +139,81 @@ static void test_sha256_vectors(void) {
   CU_ASSERT_STRING_EQUAL(out, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
 
+/* Variants: each is the base config with its own model/train keys; validated like the base. */
+static const char *VGRID = "grid = { n_params = [1000.0]; d_tokens = [1e4]; variants = %s; };\n%s";
+
+static int parse_variants(const char *variants, const char *defs, sl_config *cfg) {
+  char text[4096];
+  snprintf(text, sizeof text, VGRID, variants, defs);
+  sl_error_clear();
+  return sl_config_parse(text, "test.cfg", cfg);
+}
+
+static void expect_variant_error(const char *variants, const char *defs, const char *needle) {
+  sl_config c;
+  CU_ASSERT_EQUAL(parse_variants(variants, defs, &c), SL_ERR_CONFIG);
+  const char *msg = sl_error_message();
+  if (!strstr(msg, needle)) fprintf(stderr, "\nexpected '%s' in: %s\n", needle, msg);
+  CU_ASSERT_PTR_NOT_NULL(strstr(msg, needle));
+}
+
+static void test_variants(void) {
+  sl_config c, v;
+  SL_ASSERT_OK(
+      parse_variants("[\"base\", \"sgd\", \"big-batch\"]",
+                     "train = { lr = 0.01; };\n"
+                     "variant = { sgd = { train = { optimizer = \"sgd\"; lr = 0.1; }; };\n"
+                     "  big-batch = { train = { batch = 512; }; model = { width = 32; }; }; };",
+                     &c));
+  CU_ASSERT_EQUAL(c.grid.n_variants, 3);
+  SL_ASSERT_OK(sl_config_variant(&c, 0, &v));
+  CU_ASSERT_STRING_EQUAL(v.train.optimizer, "adamw");
+  CU_ASSERT_DOUBLE_EQUAL(v.train.lr, 0.01, 0);
+  SL_ASSERT_OK(sl_config_variant(&c, 1, &v));
+  CU_ASSERT_STRING_EQUAL(v.train.optimizer, "sgd");
+  CU_ASSERT_DOUBLE_EQUAL(v.train.lr, 0.1, 0);
+  CU_ASSERT_EQUAL(v.train.batch, c.train.batch); /* untouched keys come from the base */
+  SL_ASSERT_OK(sl_config_variant(&c, 2, &v));
+  CU_ASSERT_EQUAL(v.train.batch, 512);
+  CU_ASSERT_EQUAL(v.model.width, 32);
+  CU_ASSERT_STRING_EQUAL(v.train.optimizer, "adamw");
+  CU_ASSERT_NOT_EQUAL(sl_config_variant(&c, 3, &v), SL_OK);
+  sl_error_clear();
+
+  /* The resolved text keeps the variants, and reads back to the same variants. */
+  char *text = NULL;
+  SL_ASSERT_OK(sl_config_to_text(&c, &text));
+  sl_config b;
+  SL_ASSERT_OK(sl_config_parse(text, "resolved", &b));
+  char diff[1024];
+  sl_config_diff(&c, &b, diff, sizeof diff);
+  CU_ASSERT_STRING_EQUAL(diff, "");
+  SL_ASSERT_OK(sl_config_variant(&b, 1, &v));
+  CU_ASSERT_STRING_EQUAL(v.train.optimizer, "sgd");
+  free(text);
+  /* A changed variant is a difference --resume must see. */
+  snprintf(b.grid.variant_text[1], sizeof b.grid.variant_text[1], "train = { lr = 0.2; };");
+  sl_config_diff(&c, &b, diff, sizeof diff);
+  CU_ASSERT_PTR_NOT_NULL(strstr(diff, "variant.sgd"));
+
+  expect_variant_error("[\"base\", \"sgd\"]", "",
+                       "grid.variants lists \"sgd\" but nothing defines it");
+  expect_variant_error("[\"base\"]", "variant = { sgd = { train = { lr = 0.1; }; }; };",
+                       "variant.sgd is defined but grid.variants does not list it");
+  expect_variant_error("[\"v\"]", "variant = { v = { language = { M = 4; }; }; };",
+                       "variant.v cannot change 'language'");
+  expect_variant_error("[\"v\"]", "variant = { v = { eval = { points = 4; }; }; };",
+                       "variant.v cannot change 'eval'");
+  expect_variant_error("[\"v\"]", "variant = { v = { train = { lr = 99.0; }; }; };",
+                       "train.lr = 99 is out of range");
+  expect_variant_error("[\"v\"]", "variant = { v = { train = { lrr = 0.1; }; }; };",
+                       "unknown key 'train.lrr' (did you mean 'train.lr'?)");
+  expect_variant_error("[\"v\"]", "variant = { v = { train = { min_lr = 0.5; }; }; };",
+                       "train.min_lr = 0.5 is larger than train.lr");
+  expect_variant_error("[\"base\", \"base\"]", "", "grid.variants lists \"base\" twice");
+  expect_variant_error("[\"9x\"]", "", "not a valid variant name");
+}
+
 static void test_edit_distance(void) {
   CU_ASSERT_EQUAL(sl_edit_distance("width", "widht"), 2);
   CU_ASSERT_EQUAL(sl_edit_distance("", "abc"), 3);
@@ -159,6 +234,7 @@ int main(int argc, char **argv) {
       {"built-in experiments parse", test_builtin_experiments_parse},
       {"sha256 vectors", test_sha256_vectors},
       {"edit distance", test_edit_distance},
+      {"variants", test_variants},
       {NULL, NULL}};
   return sl_test_main(argc, argv, "config", tests);
 }

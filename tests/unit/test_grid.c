@@ -71,6 +71,28 @@ static void test_decay_groups_reach_the_model(void) {
   sl_grid_free(&g);
 }
 
+/* A variant's train/model keys shape its cells: batch changes steps, width changes the model. */
+static void test_variants_shape_cells(void) {
+  sl_config cfg;
+  SL_ASSERT_OK(sl_config_parse(
+      "train = { batch = 16; epochs = 1.0; min_steps = 1; max_steps = 100000; };\n"
+      "variant = { wide = { train = { batch = 64; }; model = { width = 24; }; }; };\n"
+      "grid = { n_params = [3000.0]; d_tokens = [6400.0]; variants = [\"base\", \"wide\"]; };\n",
+      "t", &cfg));
+  sl_grid g;
+  SL_ASSERT_OK(sl_grid_expand(&cfg, 25, &g));
+  CU_ASSERT_EQUAL_FATAL(g.n_cells, 2);
+  CU_ASSERT_EQUAL(g.cells[0].variant, 0);
+  CU_ASSERT_EQUAL(g.cells[1].variant, 1);
+  CU_ASSERT_EQUAL(g.cells[0].steps, 6400 / 16);
+  CU_ASSERT_EQUAL(g.cells[1].steps, 6400 / 64);
+  CU_ASSERT_EQUAL(g.cells[0].spec.B, 16);
+  CU_ASSERT_EQUAL(g.cells[1].spec.B, 64);
+  CU_ASSERT_EQUAL(g.cells[1].spec.C, 24);
+  CU_ASSERT_NOT_EQUAL(g.cells[0].spec.C, 24);
+  sl_grid_free(&g);
+}
+
 static void test_unique_prefixes(void) {
   sl_config cfg;
   SL_ASSERT_OK(sl_config_parse(CFG, "t", &cfg));
@@ -112,6 +134,7 @@ int main(int argc, char **argv) {
       {"expansion order and cost", test_expansion_order_and_cost},
       {"decay groups reach the model", test_decay_groups_reach_the_model},
       {"unique prefixes", test_unique_prefixes},
+      {"variants shape cells", test_variants_shape_cells},
       {"memory estimate", test_memory_estimate},
       {NULL, NULL}};
   return sl_test_main(argc, argv, "grid", tests);
