@@ -49,6 +49,15 @@ static void attr_str_or(hid_t obj, const char *name, char *buf, size_t size) {
     if (tmp && H5Aread(a, mt, tmp) >= 0) snprintf(buf, size, "%s", tmp);
     H5Tclose(mt);
     free(tmp);
+  } else if (H5Tget_class(t) == H5T_STRING) { /* variable length, as h5py writes them */
+    char *v = NULL;
+    hid_t mt = H5Tcopy(H5T_C_S1);
+    H5Tset_size(mt, H5T_VARIABLE);
+    if (H5Aread(a, mt, &v) >= 0 && v) {
+      snprintf(buf, size, "%s", v);
+      H5free_memory(v);
+    }
+    H5Tclose(mt);
   }
   H5Tclose(t);
   H5Aclose(a);
