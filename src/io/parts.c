@@ -53,6 +53,7 @@ static void attr_str_or(hid_t obj, const char *name, char *buf, size_t size) {
     char *v = NULL;
     hid_t mt = H5Tcopy(H5T_C_S1);
     H5Tset_size(mt, H5T_VARIABLE);
+    H5Tset_cset(mt, H5Tget_cset(t)); /* h5py writes UTF-8; HDF5 converts no charsets */
     if (H5Aread(a, mt, &v) >= 0 && v) {
       snprintf(buf, size, "%s", v);
       H5free_memory(v);
