@@ -98,9 +98,10 @@ static int status_files(char **paths, int n, int array_only) {
     printf("nothing left to run: merge the parts with slingshot merge FILE... -o results.h5\n");
   else if (t.slices[0])
     printf("slices with work left: --array=%s\n"
-           "  resubmit them with the same array script (its runs pass --resume and --array-count "
-           "%lld), e.g.\n  sbatch --array=%s hpc/slurm-array.sh CONFIG\n",
-           t.slices, (long long)t.array_count, t.slices);
+           "  resubmit them (the runs pass --resume, so they continue), e.g.\n"
+           "  hpc/submit-slurm.sh CONFIG %lld --array %s   (or sbatch --array=%s "
+           "hpc/slurm-array.sh CONFIG %lld)\n",
+           t.slices, (long long)t.array_count, t.slices, t.slices, (long long)t.array_count);
 done:
   for (int i = 0; i < n; i++)
     sl_part_free(&f[i]);
