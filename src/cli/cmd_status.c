@@ -59,7 +59,7 @@ static int status_files(char **paths, int n, int array_only) {
     printf("%s%s: %lld%s cells: %lld done, %lld todo, %lld diverged, %lld failed\n", paths[i], what,
            (long long)owned, of, (long long)count[1], (long long)count[0], (long long)count[2],
            (long long)count[3]);
-    if (n == 1 && !f[i].is_part && count[0] + count[3] > 0)
+    if (!f[i].is_part && count[0] + count[3] > 0)
       printf("  finish with: mpirun -np RANKS slingshot run CONFIG -o %s --resume\n", paths[i]);
   }
   sl_status_total t;

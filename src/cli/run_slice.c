@@ -99,8 +99,8 @@ void sl_run_slice_describe(const sl_run_slice *s, char *buf, size_t size) {
     len += (size_t)snprintf(buf + len, size - len, "%scells %lld-%lld", len ? ", " : "",
                             (long long)s->part.cells_first, (long long)s->part.cells_last);
   if (len < size)
-    len += (size_t)snprintf(buf + len, size - len, ": %lld cells, %.1f%% of the grid's FLOPs",
-                            (long long)s->n_owned,
+    len += (size_t)snprintf(buf + len, size - len, ": %lld cell%s, %.1f%% of the grid's FLOPs",
+                            (long long)s->n_owned, s->n_owned == 1 ? "" : "s",
                             s->cost_total > 0 ? 100 * s->cost_owned / s->cost_total : 0.0);
   if (s->part.array_count > 0 && len < size)
     snprintf(buf + len, size - len,

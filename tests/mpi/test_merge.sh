@@ -7,7 +7,7 @@ check "whole grid in one run" run_np 2 run smoke -o full.h5 --log-level warn
 total=$(h5dump -a /n_cells full.h5 | sed -n 's/^ *(0): *//p')
 
 "$SL" run smoke --array-task 1 --array-count 3 --dry-run >dry.txt 2>&1
-check "--dry-run shows the slice" grep -q "^slice 1 of 3 (command line): [0-9]* cells" dry.txt
+check "--dry-run shows the slice" grep -q "^slice 1 of 3 (command line): [0-9]* cells*, [0-9.]*% of the grid" dry.txt
 check "slice 0 at 2 ranks" run_np 2 run smoke --array-task 0 --array-count 3 --log-level warn
 # Slice 2 from a job array's environment, as sbatch --array=1-3 sets it (task ids from 1).
 check "slice 2 from SLURM_ARRAY_TASK_ID/_MIN/_COUNT" env SLURM_ARRAY_TASK_ID=3 \
