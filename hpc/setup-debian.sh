@@ -9,6 +9,14 @@ PACKAGES=(build-essential cmake pkg-config
   libscalapack-openmpi-dev libopenblas-dev liblapack-dev
   libgsl-dev libcunit1-dev libconfig-dev
   gnuplot-nox)
+# SLURM and munge for the integration test tests/mpi/test_slurm.sh (it starts its own daemons on
+# loopback; the packages' services stay unconfigured). Left out where a SLURM not from Debian is
+# already installed (a cluster's own), which Debian's packages would conflict with, or with
+# SLINGSHOT_NO_SLURM=1.
+if [ -z "${SLINGSHOT_NO_SLURM:-}" ] && { ! command -v sbatch >/dev/null 2>&1 ||
+  dpkg-query -W -f='${Status}' slurm-client 2>/dev/null | grep -q "install ok installed"; }; then
+  PACKAGES+=(slurm-wlm munge)
+fi
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -17,6 +17,7 @@
 #include "slingshot/config.h"
 #include "slingshot/grid.h"
 #include "slingshot/lang.h"
+#include "slingshot/slice.h"
 #include "slingshot/train.h"
 
 #define SL_RESULTS_FORMAT "slingshot-results"
@@ -31,6 +32,8 @@ typedef struct sl_run_info {
   const sl_grid *grid;
   const sl_skills_lang *lang; /* for /language (any seed: the entropy does not depend on it) */
   int mpi_ranks;
+  const sl_part_info *part; /* NULL: the whole grid; else a part file (slice.h): /grid/owned and
+                               the array_task/array_count/cells_first/cells_last attributes */
 } sl_run_info;
 
 /* Collective. Creates a new results file at path with the whole structure. Refuses an existing

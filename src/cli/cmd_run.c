@@ -17,6 +17,8 @@
 #include "slingshot/timer.h"
 #include "slingshot/train.h"
 #include "run_plan.h"
+#include "run_slice.h"
+#include "slingshot/parts.h"
 
 static void run_usage(FILE *f) {
   fprintf(f,
@@ -41,6 +43,12 @@ static void run_usage(FILE *f) {
           "  --checkpoint-every S  save a running cell every S steps into FILE.ckpt/ (default\n"
           "                        500; 0: never), so --resume continues it instead of\n"
           "                        starting it again\n"
+          "  --array-task I        run slice I (from 0) of K slices of the grid, balanced by\n"
+          "  --array-count K       cost, into its own part file (default NAME.part-I-of-K.h5);\n"
+          "                        merge the parts with slingshot merge. Without these options\n"
+          "                        the job array's SLURM_ARRAY_TASK_ID/_MIN/_COUNT (or PBS's\n"
+          "                        PBS_ARRAY_INDEX, with --array-count) are used when set\n"
+          "  --cells A-B           run only cells A to B (inclusive) into a part file\n"
           "  --progress SECONDS    progress line interval when not on a terminal (default 10)\n"
           "  --log-level LEVEL     error, warn, info (default) or debug\n"
           "  -h, --help            this help\n");
@@ -51,12 +59,15 @@ typedef struct run_args {
   int resume, force, print_config, reference, help, dry_run;
   double progress;
   long long checkpoint_every;
+  long long array_task, array_count; /* -1, 0: not given (slice.h) */
+  const char *cells;
 } run_args;
 
 static int parse_args(int argc, char **argv, run_args *a) {
   memset(a, 0, sizeof *a);
   a->progress = 10.0;
   a->checkpoint_every = 500;
+  a->array_task = -1;
   for (int i = 1; i < argc; i++) {
     const char *s = argv[i];
     int has_next = i + 1 < argc;
@@ -87,6 +98,17 @@ static int parse_args(int argc, char **argv, run_args *a) {
       a->checkpoint_every = strtoll(argv[++i], &end, 10);
       SL_CHECK(*end == '\0' && a->checkpoint_every >= 0, SL_ERR_ARG,
                "--checkpoint-every %s: give a number of steps >= 0 (0: no checkpoints)", argv[i]);
+    } else if (!strcmp(s, "--array-task") || !strcmp(s, "--array-count")) {
+      SL_CHECK(has_next, SL_ERR_ARG, "%s needs a number", s);
+      char *end;
+      long long v = strtoll(argv[++i], &end, 10);
+      int task = !strcmp(s, "--array-task");
+      SL_CHECK(*end == '\0' && argv[i][0] && v >= (task ? 0 : 1), SL_ERR_ARG,
+               "%s %s: give %s", s, argv[i], task ? "a slice index >= 0" : "a slice count >= 1");
+      *(task ? &a->array_task : &a->array_count) = v;
+    } else if (!strcmp(s, "--cells")) {
+      SL_CHECK(has_next, SL_ERR_ARG, "--cells needs a range A-B of cell indices");
+      a->cells = argv[++i];
     } else if (!strcmp(s, "--log-level")) {
       SL_CHECK(has_next, SL_ERR_ARG, "--log-level needs error, warn, info or debug");
       int level = sl_log_level_parse(argv[++i]);
@@ -239,19 +261,26 @@ int sl_cmd_run(int argc, char **argv, MPI_Comm comm) {
   int8_t *status = NULL;
   uint8_t *todo = NULL;
   sl_cell_result cr = {0};
+  sl_run_slice slice = {0};
   char output[512];
   snprintf(output, sizeof output, "%s", a.output ? a.output : "");
   if (!a.output) snprintf(output, sizeof output, "%s.h5", cfg.name);
 
   SL_CALL_GOTO(sl_train_language(&cfg, cfg.grid.seeds[0], &lang), done);
   SL_CALL_GOTO(sl_grid_expand(&cfg, lang->V, &grid), done);
+  /* A job-array task runs its slice of the grid into its own part file (slice.h). */
+  SL_CALL_GOTO(sl_run_slice_setup(&grid, a.array_task, a.array_count, a.cells, comm, &slice),
+               done);
+  if (slice.active && !a.output) sl_run_slice_output(&slice, cfg.name, output, sizeof output);
   if (cfg.model.context < 2 * cfg.language.k_max + 1)
     sl_log(SL_LOG_WARN,
            "model.context = %d < 2*k_max+1 = %d: a window may not reach the start of its piece, "
            "so the entropy rate is below the best loss this model can reach",
            cfg.model.context, 2 * cfg.language.k_max + 1);
   if (a.dry_run) {
-    if (rank == 0) err = sl_run_dry_run(&cfg, &grid, size, stdout);
+    if (rank == 0)
+      err = slice.active ? sl_run_slice_dry_run(&cfg, &grid, &slice, size, stdout)
+                         : sl_run_dry_run(&cfg, &grid, size, stdout);
     int worst = err;
     MPI_Allreduce(&err, &worst, 1, MPI_INT, MPI_MAX, comm);
     if (worst != SL_OK && err == SL_OK) err = SL_ERROR(worst, "rank 0 failed (see its message)");
@@ -262,11 +291,12 @@ int sl_cmd_run(int argc, char **argv, MPI_Comm comm) {
 
   SL_ALLOC(status, grid.n_cells);
   SL_ALLOC(todo, grid.n_cells);
-  sl_run_info info = {&cfg, text, &grid, lang, size};
+  sl_run_info info = {&cfg, text, &grid, lang, size, slice.active ? &slice.part : NULL};
   int exists = 0;
   if (rank == 0) exists = access(output, F_OK) == 0;
   MPI_Bcast(&exists, 1, MPI_INT, 0, comm);
   if (a.resume && exists) {
+    SL_CALL_GOTO(sl_part_check_resume(output, info.part, grid.n_cells, comm), done);
     SL_CALL_GOTO(sl_results_resume(output, &info, comm, &res, status), done);
   } else {
     SL_CALL_GOTO(sl_results_create(output, &info, a.force, comm, &res), done);
@@ -274,11 +304,17 @@ int sl_cmd_run(int argc, char **argv, MPI_Comm comm) {
   int64_t n_done = 0;
   for (int64_t i = 0; i < grid.n_cells; i++) {
     todo[i] = status[i] != SL_CELL_DONE && status[i] != SL_CELL_DIVERGED;
+    if (slice.active && !slice.owned[i]) todo[i] = 0, n_done--; /* another part's cell */
     n_done += !todo[i];
   }
   sl_log(SL_LOG_INFO, "slingshot run: %s (%s), %lld cells (%lld already finished), %d rank%s -> %s",
          cfg.name, cfg.origin, (long long)grid.n_cells, (long long)n_done, size,
          size > 1 ? "s" : "", output);
+  if (slice.active) {
+    char what[512];
+    sl_run_slice_describe(&slice, what, sizeof what);
+    sl_log(SL_LOG_INFO, "%s", what);
+  }
   sl_log(SL_LOG_INFO, "language: V = %d, entropy %.4f bits/token (%s)", lang->V,
          lang->entropy_bits_per_token, lang->entropy_exact ? "exact" : "Monte Carlo estimate");
 
@@ -356,6 +392,7 @@ done:
   }
   sl_cell_result_free(&cr);
   sl_grid_free(&grid);
+  sl_run_slice_free(&slice);
   sl_skills_destroy(lang);
   free(status);
   free(todo);

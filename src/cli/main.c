@@ -14,6 +14,7 @@ static void usage(FILE *f) {
              "usage: slingshot COMMAND [options]   (slingshot COMMAND --help for each)\n\n"
              "  run [CONFIG] [-o results.h5] [--resume] [--force]   train the grid into one file\n"
              "  status results.h5                                  done / todo / failed cells\n"
+             "  merge part*.h5 -o results.h5                       job-array parts into one file\n"
              "  fit --csv table.csv                                 fit L(N,D) to external data\n"
              "  analyze results.h5 [-o DIR]                        fits into /analysis, report\n"
              "  export results.h5 --csv [-o OUT.csv]               one CSV row per cell\n"
@@ -46,12 +47,15 @@ int main(int argc, char **argv) {
     err = sl_cmd_analyze(argc - 1, argv + 1, MPI_COMM_WORLD);
   } else if (strcmp(argv[1], "export") == 0) {
     err = sl_cmd_export(argc - 1, argv + 1, MPI_COMM_WORLD);
+  } else if (strcmp(argv[1], "merge") == 0) {
+    err = sl_cmd_merge(argc - 1, argv + 1, MPI_COMM_WORLD);
   } else if (strcmp(argv[1], "bench") == 0) {
     err = sl_cmd_bench(argc - 1, argv + 1, MPI_COMM_WORLD);
   } else {
     if (rank == 0) usage(stderr);
     err = sl_error_set(SL_ERR_ARG, __func__, __FILE__, __LINE__,
-                       "unknown command '%s' (commands: run, status, analyze, fit, export, bench)",
+                       "unknown command '%s' (commands: run, status, merge, analyze, fit, export, "
+                       "bench)",
                        argv[1]);
   }
   /* Ranks may disagree (an error seen by one rank only). Rank 0 prints its error; another rank

@@ -156,7 +156,7 @@ int sl_run_dry_run(const sl_config *cfg, const sl_grid *g, int ranks, FILE *out)
     cell[i] = step[i] < 0 ? -1 : step[i] * ((double)c->steps + eval_steps(cfg, c));
     char mb[32];
     sl_fmt_bytes((double)mem, mb, sizeof mb);
-    fprintf(out, "%6lld %10zu %11lld %8lld %12lld %10.3g %10s %10.1f\n", (long long)i, c->n_params,
+    fprintf(out, "%6lld %10zu %11lld %8lld %12lld %10.3g %10s %10.1f\n", (long long)c->index, c->n_params,
             (long long)c->d_tokens, (long long)c->steps, (long long)c->tokens_trained, c->cost, mb,
             cell[i]);
     flops += c->cost;

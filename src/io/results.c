@@ -351,6 +351,31 @@ static int write_rows(sl_results *r, int c, int64_t start, int64_t count, const 
   return SL_OK;
 }
 
+/* A part file (include/slingshot/slice.h): which cells it runs, as /grid/owned and attributes. */
+static int create_part(sl_results *r, const sl_part_info *p, int rank) {
+  SL_CALL(attr_i64(r->file, "array_task", p->array_task));
+  SL_CALL(attr_i64(r->file, "array_count", p->array_count));
+  SL_CALL(attr_i64(r->file, "cells_first", p->cells_first));
+  SL_CALL(attr_i64(r->file, "cells_last", p->cells_last));
+  hsize_t dims[1] = {(hsize_t)r->n_cells};
+  hid_t sp = H5Screate_simple(1, dims, NULL);
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
+  hid_t d = H5Dcreate2(r->file, "/grid/owned", H5T_STD_I8LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  H5Pclose(dcpl);
+  H5Sclose(sp);
+  SL_CHECK(d >= 0, SL_ERR_HDF5, "cannot create dataset /grid/owned");
+  int err = attr_str(d, "units", "1");
+  if (err == SL_OK)
+    err = attr_str(d, "description",
+                   "1: this part file runs the cell (slice array_task of array_count, within "
+                   "cells_first..cells_last); 0: another part does (slingshot merge)");
+  if (err == SL_OK && rank == 0)
+    err = write_dset(d, H5T_NATIVE_UINT8, 0, 0, r->n_cells, p->owned);
+  H5Dclose(d);
+  return err;
+}
+
 /* /grid: the plan of every cell, written by rank 0 right after the structure. */
 static int write_grid(sl_results *r, const sl_run_info *info) {
   const sl_grid *g = info->grid;
@@ -527,6 +552,8 @@ int sl_results_create(const char *path, const sl_run_info *info, int force, MPI_
                 path);
   SL_CALL_GOTO(write_attributes(r, info), fail);
   SL_CALL_GOTO(create_datasets(r), fail);
+  if (info->part) err = create_part(r, info->part, rank);
+  SL_CALL_GOTO(agree(err, comm), fail);
   /* The plan: rank 0 writes it, the others join nothing (independent writes). */
   if (rank == 0) err = write_grid(r, info);
   SL_CALL_GOTO(agree(err, comm), fail);
