@@ -24,8 +24,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "slingshot/config.h"
 #include "slingshot/model.h"
 #include "slingshot/rng.h"
+#include "slingshot/train.h"
 
 typedef enum sl_hvp_method {
   SL_HVP_AUTO = 0,  /* exact for the MLP, fd for the GPT */
@@ -109,5 +111,15 @@ typedef struct sl_flatness_result {
  * room for settings.top values. */
 int sl_flatness_measure(MPI_Comm comm, sl_model *m, const int32_t *corpus, int64_t D,
                         const sl_flatness_settings *settings, sl_rng *rng, sl_flatness_result *r);
+
+/* The flatness fields of a cell's result set to NaN (not measured). */
+void sl_flatness_clear(sl_cell_result *res);
+/* A cell's flatness after training, as the flatness group of its (variant's) config says: the
+ * batches are drawn from corpus[0..D) with the stream (seed, cell index, "flatness"); the
+ * spectrum, when N <= flatness.spectrum_max_params, on MPI_COMM_SELF (a 1 x 1 BLACS grid: cells
+ * are trained one per rank). Nothing when flatness.probes and spectrum_max_params are 0. Not
+ * collective. */
+int sl_flatness_cell(const sl_config *cfg, const sl_cell *cell, sl_model *m, const int32_t *corpus,
+                     int64_t D, sl_cell_result *res);
 
 #endif

@@ -563,3 +563,39 @@ done:
   free(eig);
   return err;
 }
+
+void sl_flatness_clear(sl_cell_result *res) {
+  res->flat_loss = res->hessian_trace = res->hessian_trace_se = res->hessian_exact_trace = NAN;
+  res->hessian_neg_mass = res->hessian_neg_fraction = res->hessian_lambda_max = NAN;
+  res->hessian_lambda_min = res->hessian_asym = res->flatness_s = NAN;
+  for (int i = 0; i < SL_FLATNESS_MAX_TOP; i++)
+    res->hessian_top[i] = NAN;
+}
+
+int sl_flatness_cell(const sl_config *cfg, const sl_cell *cell, sl_model *m, const int32_t *corpus,
+                     int64_t D, sl_cell_result *res) {
+  sl_flatness_clear(res);
+  if (cfg->flatness.probes == 0 && cfg->flatness.spectrum_max_params == 0) return SL_OK;
+  sl_flatness_settings s = {.probes = cfg->flatness.probes,
+                            .batches = cfg->flatness.batches,
+                            .batch = cfg->flatness.batch,
+                            .gaussian = strcmp(cfg->flatness.distribution, "gaussian") == 0,
+                            .spectrum_max_params = cfg->flatness.spectrum_max_params,
+                            .top = cfg->flatness.top};
+  SL_CALL(sl_hvp_method_parse(cfg->flatness.method, &s.method));
+  sl_rng rng;
+  sl_rng_stream(&rng, (uint64_t)cfg->seed, (uint64_t)cell->index, "flatness");
+  sl_flatness_result r = {.top_eig = res->hessian_top};
+  SL_CALL(sl_flatness_measure(MPI_COMM_SELF, m, corpus, D, &s, &rng, &r));
+  res->flat_loss = r.loss;
+  res->hessian_trace = r.trace;
+  res->hessian_trace_se = r.trace_se;
+  res->hessian_exact_trace = r.exact_trace;
+  res->hessian_neg_mass = r.neg_mass;
+  res->hessian_neg_fraction = r.neg_fraction;
+  res->hessian_lambda_max = r.lambda_max;
+  res->hessian_lambda_min = r.lambda_min;
+  res->hessian_asym = r.asym;
+  res->flatness_s = r.seconds;
+  return SL_OK;
+}
