@@ -45,7 +45,8 @@ struct sl_hvp {
   double *acc;    /* [N] */
   /* MLP R-operator workspace */
   size_t V, T, C, K, H;
-  float *x, *rx, *h, *rh, *z, *rz, *dz, *rdz, *dh, *rdh, *rdx, *out;
+  float *x, *h, *z, *dz, *dh, *da;             /* cached per batch: [nb x B x ...] */
+  float *rx, *rh, *rz, *rdz, *rdh, *rdx, *out; /* one batch's tangents */
 };
 
 int sl_hvp_method_parse(const char *name, sl_hvp_method *out) {
@@ -84,6 +85,8 @@ void sl_hvp_destroy(sl_hvp *h) {
   free(h);
 }
 
+static double mlp_base_batch(sl_hvp *hv, const int32_t *tok, int bi);
+
 int sl_hvp_create(sl_model *m, const int32_t *rows, int B, int n_batches, sl_hvp_method method,
                   sl_hvp **out) {
   *out = NULL;
@@ -118,16 +121,22 @@ int sl_hvp_create(sl_model *m, const int32_t *rows, int B, int n_batches, sl_hvp
     h->C = (size_t)m->spec.C;
     h->K = h->T * h->C;
     h->H = (size_t)m->spec.H;
-    const size_t b = (size_t)B, K = h->K, H = h->H, V = h->V;
+    const size_t b = (size_t)B, K = h->K, H = h->H, V = h->V, nb = (size_t)n_batches;
     float **bk[] = {&h->x, &h->rx, &h->rdx};
-    float **bh[] = {&h->h, &h->rh, &h->dh, &h->rdh};
-    float **bv[] = {&h->z, &h->rz, &h->dz, &h->rdz};
-    for (int i = 0; i < 3; i++)
-      SL_CHECK_GOTO((*bk[i] = malloc(b * K * sizeof(float))), SL_ERR_NOMEM, fail, "out of memory");
+    float **bh[] = {&h->h, &h->dh, &h->da, &h->rh, &h->rdh};
+    float **bv[] = {&h->z, &h->dz, &h->rz, &h->rdz};
+    for (int i = 0; i < 3; i++) /* the first of each list is cached for every batch */
+      SL_CHECK_GOTO((*bk[i] = malloc((i < 1 ? nb : 1) * b * K * sizeof(float))), SL_ERR_NOMEM, fail,
+                    "out of memory");
+    for (int i = 0; i < 5; i++)
+      SL_CHECK_GOTO((*bh[i] = malloc((i < 3 ? nb : 1) * b * H * sizeof(float))), SL_ERR_NOMEM, fail,
+                    "out of memory");
     for (int i = 0; i < 4; i++)
-      SL_CHECK_GOTO((*bh[i] = malloc(b * H * sizeof(float))), SL_ERR_NOMEM, fail, "out of memory");
-    for (int i = 0; i < 4; i++)
-      SL_CHECK_GOTO((*bv[i] = malloc(b * V * sizeof(float))), SL_ERR_NOMEM, fail, "out of memory");
+      SL_CHECK_GOTO((*bv[i] = malloc((i < 2 ? nb : 1) * b * V * sizeof(float))), SL_ERR_NOMEM, fail,
+                    "out of memory");
+    const size_t row = b * (h->T + 1);
+    for (int bi = 0; bi < n_batches; bi++)
+      (void)mlp_base_batch(h, rows + (size_t)bi * row, bi);
     SL_CHECK_GOTO((h->out = malloc(h->N * sizeof(float))), SL_ERR_NOMEM, fail, "out of memory");
   }
   *out = h;
@@ -145,105 +154,122 @@ static void mm(float *c, const float *a, int ta, const float *b, int tb, size_t 
               (int)N);
 }
 
-/* One batch of the MLP's R-operator (Pearlmutter 1994), the forward of mlp.c differentiated
- * along v and then its backward differentiated along v. Adds H_b v to h->acc (double).
+/* The MLP's forward and backward of the activations on every batch, at the fixed parameters,
+ * cached once: every HVP then needs only the tangent passes (12 matmuls against the gradient's
+ * 6). Per batch: x [B x K], h [B x H], p [B x V], dz [B x V], dh and da [B x H].
  *
- *   forward                              tangent (R{.} = d/dt at w + t v)
- *   x  = gather emb                      Rx  = gather v_emb
- *   h  = tanh(x W1 + b1)                 Rh  = (1 - h^2) (Rx W1 + x vW1 + vb1)
- *   z  = h W2 + b2, p = softmax z        Rz  = Rh W2 + h vW2 + vb2
- *   backward                             its tangent
- *   dz = (p - onehot) / B                Rdz = p (Rz - <p, Rz>) / B
- *   dh = dz W2^T                         Rdh = Rdz W2^T + dz vW2^T
- *   da = dh (1 - h^2)                    Rda = Rdh (1 - h^2) - 2 h Rh dh
- *   gW2 = h^T dz, gb2 = sum dz           HvW2 = Rh^T dz + h^T Rdz, Hvb2 = sum Rdz
- *   gW1 = x^T da, gb1 = sum da           HvW1 = Rx^T da + x^T Rda, Hvb1 = sum Rda
- *   dx = da W1^T, g_emb = scatter dx     Rdx = Rda W1^T + da vW1^T, Hv_emb = scatter Rdx
- * da and Rda overwrite dh and Rdh. Weight gradients of the forward are never formed. */
-static double mlp_rop_batch(sl_hvp *hv, const int32_t *tok) {
+ *   forward                              backward of the activations
+ *   x  = gather emb                      dz = (p - onehot) / B
+ *   h  = tanh(x W1 + b1)                 dh = dz W2^T
+ *   z  = h W2 + b2, p = softmax z        da = dh (1 - h^2)
+ *   (gW2 = h^T dz, gW1 = x^T da, g_emb = scatter da W1^T are never formed) */
+static double mlp_base_batch(sl_hvp *hv, const int32_t *tok, int bi) {
   const sl_model *m = hv->m;
   const size_t B = (size_t)hv->B, T = hv->T, C = hv->C, K = hv->K, H = hv->H, V = hv->V;
   const float *emb = m->params, *w1 = emb + V * C, *b1 = w1 + K * H, *w2 = b1 + H, *b2 = w2 + H * V;
-  const float *vemb = hv->vf, *vw1 = vemb + V * C, *vb1 = vw1 + K * H, *vw2 = vb1 + H,
-              *vb2 = vw2 + H * V;
-  float *o = hv->out;
-  float *oemb = o, *ow1 = oemb + V * C, *ob1 = ow1 + K * H, *ow2 = ob1 + H, *ob2 = ow2 + H * V;
+  float *x = hv->x + (size_t)bi * B * K, *h = hv->h + (size_t)bi * B * H;
+  float *p = hv->z + (size_t)bi * B * V, *dz = hv->dz + (size_t)bi * B * V;
+  float *dh = hv->dh + (size_t)bi * B * H, *da = hv->da + (size_t)bi * B * H;
   for (size_t b = 0; b < B; b++)
-    for (size_t t = 0; t < T; t++) {
-      const size_t id = (size_t)tok[b * (T + 1) + t];
-      memcpy(hv->x + b * K + t * C, emb + id * C, C * sizeof(float));
-      memcpy(hv->rx + b * K + t * C, vemb + id * C, C * sizeof(float));
-    }
-  /* h, Rh */
-  for (size_t b = 0; b < B; b++) {
-    memcpy(hv->h + b * H, b1, H * sizeof(float));
-    memcpy(hv->rh + b * H, vb1, H * sizeof(float));
-  }
-  mm(hv->h, hv->x, 0, w1, 0, B, H, K, 1.0f);
-  mm(hv->rh, hv->rx, 0, w1, 0, B, H, K, 1.0f);
-  mm(hv->rh, hv->x, 0, vw1, 0, B, H, K, 1.0f);
-  for (size_t i = 0; i < B * H; i++) {
-    const float a = tanhf(hv->h[i]);
-    hv->h[i] = a;
-    hv->rh[i] *= 1.0f - a * a;
-  }
-  /* z, Rz, p */
-  for (size_t b = 0; b < B; b++) {
-    memcpy(hv->z + b * V, b2, V * sizeof(float));
-    memcpy(hv->rz + b * V, vb2, V * sizeof(float));
-  }
-  mm(hv->z, hv->h, 0, w2, 0, B, V, H, 1.0f);
-  mm(hv->rz, hv->rh, 0, w2, 0, B, V, H, 1.0f);
-  mm(hv->rz, hv->h, 0, vw2, 0, B, V, H, 1.0f);
+    for (size_t t = 0; t < T; t++)
+      memcpy(x + b * K + t * C, emb + (size_t)tok[b * (T + 1) + t] * C, C * sizeof(float));
+  for (size_t b = 0; b < B; b++)
+    memcpy(h + b * H, b1, H * sizeof(float));
+  mm(h, x, 0, w1, 0, B, H, K, 1.0f);
+  for (size_t i = 0; i < B * H; i++)
+    h[i] = tanhf(h[i]);
+  for (size_t b = 0; b < B; b++)
+    memcpy(p + b * V, b2, V * sizeof(float));
+  mm(p, h, 0, w2, 0, B, V, H, 1.0f);
   double loss = 0;
   for (size_t b = 0; b < B; b++) {
-    float *z = hv->z + b * V, *rz = hv->rz + b * V, *dz = hv->dz + b * V, *rdz = hv->rdz + b * V;
-    double zmax = z[0], s = 0, prz = 0;
+    float *z = p + b * V;
+    double zmax = z[0], sum = 0;
     for (size_t j = 1; j < V; j++)
       if (z[j] > zmax) zmax = z[j];
     for (size_t j = 0; j < V; j++)
-      s += exp((double)z[j] - zmax);
+      sum += exp((double)z[j] - zmax);
     const size_t y = (size_t)tok[b * (T + 1) + T];
-    loss += log(s) + zmax - z[y];
+    loss += log(sum) + zmax - z[y];
     for (size_t j = 0; j < V; j++) {
-      const double p = exp((double)z[j] - zmax) / s;
-      z[j] = (float)p;
-      prz += p * rz[j];
+      z[j] = (float)(exp((double)z[j] - zmax) / sum);
+      dz[b * V + j] = (float)((z[j] - (j == y)) / (double)B);
     }
-    for (size_t j = 0; j < V; j++) {
-      dz[j] = (float)((z[j] - (j == y)) / (double)B);
-      rdz[j] = (float)(z[j] * (rz[j] - prz) / (double)B);
-    }
+  }
+  mm(dh, dz, 0, w2, 1, B, H, V, 0.0f);
+  for (size_t i = 0; i < B * H; i++)
+    da[i] = dh[i] * (1.0f - h[i] * h[i]);
+  return loss / (double)B;
+}
+
+/* One batch of the MLP's R-operator (Pearlmutter 1994): the cached forward and backward
+ * differentiated along v (R{.} = d/dt at w + t v). Adds H_b v to h->acc (double).
+ *
+ *   Rx  = gather v_emb
+ *   Rh  = (1 - h^2) (Rx W1 + x vW1 + vb1)
+ *   Rz  = Rh W2 + h vW2 + vb2
+ *   Rdz = p (Rz - <p, Rz>) / B
+ *   Rdh = Rdz W2^T + dz vW2^T
+ *   Rda = Rdh (1 - h^2) - 2 h Rh dh
+ *   HvW2 = Rh^T dz + h^T Rdz,   Hvb2 = sum_b Rdz
+ *   HvW1 = Rx^T da + x^T Rda,   Hvb1 = sum_b Rda
+ *   Rdx = Rda W1^T + da vW1^T,  Hv_emb = scatter Rdx */
+static void mlp_rop_batch(sl_hvp *hv, const int32_t *tok, int bi) {
+  const sl_model *m = hv->m;
+  const size_t B = (size_t)hv->B, T = hv->T, C = hv->C, K = hv->K, H = hv->H, V = hv->V;
+  const float *w1 = m->params + V * C, *w2 = w1 + K * H + H;
+  const float *vemb = hv->vf, *vw1 = vemb + V * C, *vb1 = vw1 + K * H, *vw2 = vb1 + H,
+              *vb2 = vw2 + H * V;
+  const float *x = hv->x + (size_t)bi * B * K, *h = hv->h + (size_t)bi * B * H;
+  const float *p = hv->z + (size_t)bi * B * V, *dz = hv->dz + (size_t)bi * B * V;
+  const float *dh = hv->dh + (size_t)bi * B * H, *da = hv->da + (size_t)bi * B * H;
+  float *o = hv->out;
+  float *oemb = o, *ow1 = oemb + V * C, *ob1 = ow1 + K * H, *ow2 = ob1 + H, *ob2 = ow2 + H * V;
+  for (size_t b = 0; b < B; b++)
+    for (size_t t = 0; t < T; t++)
+      memcpy(hv->rx + b * K + t * C, vemb + (size_t)tok[b * (T + 1) + t] * C, C * sizeof(float));
+  for (size_t b = 0; b < B; b++)
+    memcpy(hv->rh + b * H, vb1, H * sizeof(float));
+  mm(hv->rh, hv->rx, 0, w1, 0, B, H, K, 1.0f);
+  mm(hv->rh, x, 0, vw1, 0, B, H, K, 1.0f);
+  for (size_t i = 0; i < B * H; i++)
+    hv->rh[i] *= 1.0f - h[i] * h[i];
+  for (size_t b = 0; b < B; b++)
+    memcpy(hv->rz + b * V, vb2, V * sizeof(float));
+  mm(hv->rz, hv->rh, 0, w2, 0, B, V, H, 1.0f);
+  mm(hv->rz, h, 0, vw2, 0, B, V, H, 1.0f);
+  for (size_t b = 0; b < B; b++) {
+    const float *pb = p + b * V, *rz = hv->rz + b * V;
+    float *rdz = hv->rdz + b * V;
+    double prz = 0;
+    for (size_t j = 0; j < V; j++)
+      prz += (double)pb[j] * rz[j];
+    for (size_t j = 0; j < V; j++)
+      rdz[j] = (float)(pb[j] * (rz[j] - prz) / (double)B);
   }
   /* output layer */
-  mm(ow2, hv->rh, 1, hv->dz, 0, H, V, B, 0.0f);
-  mm(ow2, hv->h, 1, hv->rdz, 0, H, V, B, 1.0f);
-  for (size_t j = 0; j < V; j++) {
-    double s = 0;
-    for (size_t b = 0; b < B; b++)
-      s += hv->rdz[b * V + j];
-    ob2[j] = (float)s;
-  }
-  /* hidden layer: dh -> da, Rdh -> Rda */
-  mm(hv->dh, hv->dz, 0, w2, 1, B, H, V, 0.0f);
+  mm(ow2, hv->rh, 1, dz, 0, H, V, B, 0.0f);
+  mm(ow2, h, 1, hv->rdz, 0, H, V, B, 1.0f);
+  for (size_t j = 0; j < V; j++)
+    ob2[j] = 0;
+  for (size_t b = 0; b < B; b++)
+    for (size_t j = 0; j < V; j++)
+      ob2[j] += hv->rdz[b * V + j];
+  /* hidden layer */
   mm(hv->rdh, hv->rdz, 0, w2, 1, B, H, V, 0.0f);
-  mm(hv->rdh, hv->dz, 0, vw2, 1, B, H, V, 1.0f);
-  for (size_t i = 0; i < B * H; i++) {
-    const float a = hv->h[i], g = 1.0f - a * a;
-    hv->rdh[i] = hv->rdh[i] * g - 2.0f * a * hv->rh[i] * hv->dh[i];
-    hv->dh[i] *= g;
-  }
-  mm(ow1, hv->rx, 1, hv->dh, 0, K, H, B, 0.0f);
-  mm(ow1, hv->x, 1, hv->rdh, 0, K, H, B, 1.0f);
-  for (size_t j = 0; j < H; j++) {
-    double s = 0;
-    for (size_t b = 0; b < B; b++)
-      s += hv->rdh[b * H + j];
-    ob1[j] = (float)s;
-  }
+  mm(hv->rdh, dz, 0, vw2, 1, B, H, V, 1.0f);
+  for (size_t i = 0; i < B * H; i++)
+    hv->rdh[i] = hv->rdh[i] * (1.0f - h[i] * h[i]) - 2.0f * h[i] * hv->rh[i] * dh[i];
+  mm(ow1, hv->rx, 1, da, 0, K, H, B, 0.0f);
+  mm(ow1, x, 1, hv->rdh, 0, K, H, B, 1.0f);
+  for (size_t j = 0; j < H; j++)
+    ob1[j] = 0;
+  for (size_t b = 0; b < B; b++)
+    for (size_t j = 0; j < H; j++)
+      ob1[j] += hv->rdh[b * H + j];
   /* embedding */
   mm(hv->rdx, hv->rdh, 0, w1, 1, B, K, H, 0.0f);
-  mm(hv->rdx, hv->dh, 0, vw1, 1, B, K, H, 1.0f);
+  mm(hv->rdx, da, 0, vw1, 1, B, K, H, 1.0f);
   memset(oemb, 0, V * C * sizeof(float));
   for (size_t b = 0; b < B; b++)
     for (size_t t = 0; t < T; t++) {
@@ -254,7 +280,6 @@ static double mlp_rop_batch(sl_hvp *hv, const int32_t *tok) {
     }
   for (size_t i = 0; i < hv->N; i++)
     hv->acc[i] += o[i];
-  return loss / (double)B;
 }
 
 /* Sets m's parameters to p0 + s v (in double, rounded once) and adds sign * gradients (summed
@@ -281,7 +306,7 @@ int sl_hvp_apply(sl_hvp *h, const double *v, double *Hv) {
       h->vf[i] = (float)v[i];
     const size_t row = (size_t)h->B * (h->T + 1);
     for (int b = 0; b < h->nb; b++)
-      (void)mlp_rop_batch(h, h->rows + (size_t)b * row);
+      mlp_rop_batch(h, h->rows + (size_t)b * row, b);
     for (size_t i = 0; i < h->N; i++)
       Hv[i] = h->acc[i] / h->nb;
     return SL_OK;
