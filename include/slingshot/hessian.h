@@ -64,22 +64,27 @@ void sl_hvp_destroy(sl_hvp *h);
 int sl_hutchinson_trace(sl_hvp *h, int probes, int gaussian, sl_rng *rng, double *trace, double *se,
                         double *samples);
 
+/* ScaLAPACK's symmetric eigensolvers, all eigenvalues: pdsyevr with jobz = "N" (MRRR, no
+ * eigenvectors: the default) or pdsyevd (divide and conquer; it always computes the vectors). */
+typedef enum sl_eigensolver { SL_EIG_PDSYEVR = 0, SL_EIG_PDSYEVD = 1 } sl_eigensolver;
+
 /* The Hessian's spectrum, collective over comm (every rank passes an operator for the same model
  * and batches). The ranks form a 1 x P BLACS grid; the N x N Hessian is distributed
  * block-cyclically by columns in blocks of nb (0: 32); each rank computes the columns it owns
- * as H e_j directly into its local part, the matrix is symmetrised, (A + A^T)/2, and ScaLAPACK's
- * pdsyevd returns every eigenvalue. On every rank: eig [N] ascending; asym (may be NULL): max
- * |A - A^T| / max |A| before symmetrising; seconds (may be NULL): [2] build and eigensolver
- * wall times. */
-int sl_hessian_spectrum(MPI_Comm comm, sl_hvp *h, int nb, double *eig, double *asym,
-                        double *seconds);
+ * as H e_j directly into its local part (no column is computed twice), the matrix is
+ * symmetrised, (A + A^T)/2 (pdtran), and the eigensolver returns every eigenvalue. On every
+ * rank: eig [N] ascending; asym (may be NULL): max |A - A^T| / max |A| before symmetrising;
+ * seconds (may be NULL): [2] build and eigensolver wall times. */
+int sl_hessian_spectrum(MPI_Comm comm, sl_hvp *h, int nb, sl_eigensolver solver, double *eig,
+                        double *asym, double *seconds);
 
 /* The same eigenvalues from a dense symmetric matrix on one rank, with LAPACK's dsyevd
  * (a [n x n], overwritten; w [n] ascending). */
 int sl_lapack_eigenvalues(double *a, int n, double *w);
 /* The same distributed eigensolve as sl_hessian_spectrum for a matrix every rank holds whole
  * (a [n x n] column-major, read only): for testing the ScaLAPACK path against dsyevd. */
-int sl_scalapack_eigenvalues(MPI_Comm comm, const double *a, int n, int nb, double *w);
+int sl_scalapack_eigenvalues(MPI_Comm comm, const double *a, int n, int nb, sl_eigensolver solver,
+                             double *w);
 
 /* What a cell's flatness measurement produces (flatness config group). */
 typedef struct sl_flatness_settings {

@@ -44,16 +44,18 @@ static const hb_model HB_MODELS[] = {
 #define HB_N_MODELS (sizeof HB_MODELS / sizeof HB_MODELS[0])
 
 static void usage(FILE *f) {
-  fprintf(f, "usage: slingshot bench hessian [--reps R] [--n N] [--no-spectrum] [--help]\n"
-             "  1. One Hessian-vector product over one gradient (target <= 3x) for the MLP (exact\n"
-             "     R-operator and central differences) and the GPT (central differences), medians\n"
-             "     of R repetitions (default 9).\n"
-             "  2. The full spectrum of an MLP's Hessian with about N parameters (default 2000):\n"
-             "     assembly from N HVPs and pdsyevd, on the first 1, 2 and 4 ranks of the run\n"
-             "     (mpirun -np 4 for all three; fewer ranks measure fewer counts). Prints the\n"
-             "     largest N whose matrix fits this machine's memory and the time extrapolated\n"
-             "     to it (n^3).\n"
-             "  Run with OPENBLAS_NUM_THREADS=1.\n");
+  fprintf(
+      f,
+      "usage: slingshot bench hessian [--reps R] [--n N] [--no-spectrum] [--help]\n"
+      "  1. One Hessian-vector product over one gradient (target <= 3x) for the MLP (exact\n"
+      "     R-operator and central differences) and the GPT (central differences), medians\n"
+      "     of R repetitions (default 9).\n"
+      "  2. The full spectrum of an MLP's Hessian with about N parameters (default 2000):\n"
+      "     assembly from N HVPs, pdsyevr and pdsyevd, on the first 1, 2 and 4 ranks of the run\n"
+      "     (mpirun -np 4 for all three; fewer ranks measure fewer counts). Prints the\n"
+      "     largest N whose matrix fits this machine's memory and the time extrapolated\n"
+      "     to it (n^3).\n"
+      "  Run with OPENBLAS_NUM_THREADS=1.\n");
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -117,7 +119,8 @@ done:
 }
 
 /* The spectrum of an MLP with about n parameters (V 32, T 8, C 4, H from n) on comm. */
-static int time_spectrum(MPI_Comm comm, int n_target, double *secs, size_t *N_out, double *lmax) {
+static int time_spectrum(MPI_Comm comm, int n_target, sl_eigensolver solver, double *secs,
+                         size_t *N_out, double *lmax) {
   sl_model_spec spec = {.family = SL_MODEL_MLP, .V = 32, .T = 8, .B = 64, .C = 4, .n_layer = 1};
   /* N = V C + T C H + H + H V + V = 160 + 65 H */
   spec.H = (n_target - 160) / 65 > 1 ? (n_target - 160) / 65 : 1;
@@ -137,7 +140,7 @@ static int time_spectrum(MPI_Comm comm, int n_target, double *secs, size_t *N_ou
   for (size_t i = 0; i < nrow; i++)
     rows[i] = (int32_t)sl_rng_below(&r, (uint64_t)spec.V);
   SL_CALL_GOTO(sl_hvp_create(m, rows, spec.B, 1, SL_HVP_EXACT, &h), done);
-  SL_CALL_GOTO(sl_hessian_spectrum(comm, h, 0, eig, NULL, secs), done);
+  SL_CALL_GOTO(sl_hessian_spectrum(comm, h, 0, solver, eig, NULL, secs), done);
   *N_out = m->n_params;
   *lmax = eig[m->n_params - 1];
 done:
@@ -209,51 +212,51 @@ int sl_bench_hessian(int argc, char **argv, MPI_Comm comm) {
   if (all != SL_OK) return err != SL_OK ? err : SL_ERROR(all, "rank 0 failed (it says why)");
   if (!spectrum) return SL_OK;
 
-  /* 2. The spectrum on the first 1, 2, 4 ranks. */
+  /* 2. The spectrum on the first 1, 2, 4 ranks, with each eigensolver. */
+  /* pdsyevr (no vectors) holds A, A^T and its workspace: about 3 n^2 doubles over the ranks;
+   * pdsyevd adds the eigenvector matrix Z. */
+  long pages = sysconf(_SC_AVPHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+  const double avail = (double)pages * (double)psize;
+  const double n_mem = fmin(sqrt(avail / (3.0 * 8.0)), 46340);
   if (rank == 0) {
-    long pages = sysconf(_SC_AVPHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
-    const double avail = (double)pages * (double)psize;
-    /* pdsyevd holds A, A^T (ours), Z and its workspace: about 4 n^2 doubles over the ranks */
-    const double n_mem = sqrt(avail / (4.0 * 8.0));
-    printf("\nfull spectrum of an MLP Hessian (build: N HVPs of unit vectors into a 1 x P\n"
-           "block-cyclic matrix; eigensolver: pdsyevd), %d rank(s) in this run; the machine is\n"
-           "shared with other jobs (oversubscribed above its cores the figures mean little)\n\n",
+    printf("\nfull spectrum of an MLP Hessian: build = N HVPs of unit vectors, each rank the\n"
+           "columns it owns of a 1 x P block-cyclic matrix (nb 32), then symmetrised; eigensolve\n"
+           "= pdsyevr (jobz N) or pdsyevd. %d rank(s) in this run; the machine is shared with\n"
+           "other jobs (ranks above its free cores make the figures mean little)\n\n",
            size);
-    printf("memory: %.1f GiB available -> largest n whose matrices fit: about %.0f (N^2 fits an "
-           "int up to 46340)\n\n",
+    printf("memory: %.1f GiB available -> largest n whose matrices fit (pdsyevr): about %.0f\n\n",
            avail / 1073741824.0, n_mem);
-    printf("%6s %7s %10s %12s %12s %10s\n", "ranks", "N", "build s", "eigensolve s", "speed-up",
-           "lambda_max");
+    printf("%6s %7s %9s %10s %10s %10s %10s %10s\n", "ranks", "N", "build s", "pdsyevr s",
+           "speed-up", "pdsyevd s", "speed-up", "lambda_max");
   }
-  double t1 = 0;
+  double t1[2] = {0, 0};
   size_t n_last = 0;
   for (int p = 1; p <= 4 && p <= size; p *= 2) {
-    MPI_Comm sub;
-    MPI_Comm_split(comm, rank < p ? 0 : MPI_UNDEFINED, rank, &sub);
-    double secs[2] = {0, 0}, lmax = 0;
+    double secs[2][2] = {{0, 0}, {0, 0}}, lmax = 0;
     size_t N = 0;
-    err = SL_OK;
-    if (sub != MPI_COMM_NULL) {
-      err = time_spectrum(sub, n_spec, secs, &N, &lmax);
-      MPI_Comm_free(&sub);
+    for (int solver = 0; solver < 2; solver++) {
+      MPI_Comm sub;
+      MPI_Comm_split(comm, rank < p ? 0 : MPI_UNDEFINED, rank, &sub);
+      err = SL_OK;
+      if (sub != MPI_COMM_NULL) {
+        err = time_spectrum(sub, n_spec, (sl_eigensolver)solver, secs[solver], &N, &lmax);
+        MPI_Comm_free(&sub);
+      }
+      polite_barrier(comm);
+      MPI_Allreduce(&err, &all, 1, MPI_INT, MPI_MAX, comm);
+      if (all != SL_OK) return err != SL_OK ? err : SL_ERROR(all, "another rank failed");
     }
-    polite_barrier(comm);
-    MPI_Allreduce(&err, &all, 1, MPI_INT, MPI_MAX, comm);
-    if (all != SL_OK) return err != SL_OK ? err : SL_ERROR(all, "another rank failed");
     if (rank == 0) {
-      if (p == 1) t1 = secs[1];
-      printf("%6d %7zu %10.2f %12.2f %11.2fx %10.4f\n", p, N, secs[0], secs[1], t1 / secs[1], lmax);
+      if (p == 1) t1[0] = secs[0][1], t1[1] = secs[1][1];
+      printf("%6d %7zu %9.2f %10.2f %9.2fx %10.2f %9.2fx %10.4f\n", p, N, secs[0][0], secs[0][1],
+             t1[0] / secs[0][1], secs[1][1], t1[1] / secs[1][1], lmax);
       fflush(stdout);
       n_last = N;
     }
   }
-  if (rank == 0) {
-    long pages = sysconf(_SC_AVPHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
-    const double n_mem = sqrt((double)pages * (double)psize / 32.0);
-    const double n_cap = n_mem < 46340 ? n_mem : 46340;
-    printf("\nat the memory limit n = %.0f, one rank's eigensolve would take about %.0f s (n^3 "
-           "from the 1-rank figure)\n",
-           n_cap, t1 * pow(n_cap / (double)n_last, 3));
-  }
+  if (rank == 0)
+    printf("\nat the memory limit n = %.0f, one rank's pdsyevr would take about %.0f s (n^3 from "
+           "the 1-rank figure)\n",
+           n_mem, t1[0] * pow(n_mem / (double)n_last, 3));
   return SL_OK;
 }

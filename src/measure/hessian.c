@@ -28,6 +28,11 @@ void pdsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const
               const int *ja, const int *desca, double *w, double *z, const int *iz, const int *jz,
               const int *descz, double *work, const int *lwork, int *iwork, const int *liwork,
               int *info);
+void pdsyevr_(const char *jobz, const char *range, const char *uplo, const int *n, double *a,
+              const int *ia, const int *ja, const int *desca, const double *vl, const double *vu,
+              const int *il, const int *iu, int *m, int *nz, double *w, double *z, const int *iz,
+              const int *jz, const int *descz, double *work, const int *lwork, int *iwork,
+              const int *liwork, int *info);
 void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w,
              double *work, const int *lwork, int *iwork, const int *liwork, int *info);
 
@@ -405,27 +410,47 @@ static void grid_close(grid1p *g) {
   Cfree_blacs_system_handle(g->handle);
 }
 
-/* Every eigenvalue of the distributed symmetric matrix a (desc), by pdsyevd; a is destroyed. */
-static int eig_distributed(double *a, const int *desc, int n, int nloc_cols, double *w) {
+/* Every eigenvalue of the distributed symmetric matrix a (desc); a is destroyed. pdsyevr with
+ * jobz = "N" (MRRR on the tridiagonal form; no eigenvectors, so no back-transformation), or
+ * pdsyevd (divide and conquer, which always computes the vectors too). */
+static int eig_distributed(double *a, const int *desc, int n, int nloc_cols, sl_eigensolver solver,
+                           double *w) {
   const int one = 1;
   int info = 0, lwork = -1, liwork = -1, iwq = 0;
   double wq = 0;
-  double *z = malloc((size_t)(n > 0 ? n : 1) * (size_t)(nloc_cols > 0 ? nloc_cols : 1) * sizeof *z);
-  SL_CHECK(z, SL_ERR_NOMEM, "out of memory for the eigenvectors of n = %d", n);
-  /* pdsyevd knows jobz = "V" only: it computes the vectors too, which are dropped. */
-  pdsyevd_("V", "L", &n, a, &one, &one, desc, w, z, &one, &one, desc, &wq, &lwork, &iwq, &liwork,
-           &info);
-  SL_CHECK(info == 0, SL_ERR_NUMERIC, "pdsyevd's workspace query failed: info = %d", info);
+  const int use_r = solver == SL_EIG_PDSYEVR;
+  double *z = NULL;
+  if (!use_r) {
+    z = malloc((size_t)(n > 0 ? n : 1) * (size_t)(nloc_cols > 0 ? nloc_cols : 1) * sizeof *z);
+    SL_CHECK(z, SL_ERR_NOMEM, "out of memory for the eigenvectors of n = %d", n);
+  }
+  double dummy = 0, vl = 0, vu = 0;
+  int il = 1, iu = n, mfound = 0, nz = 0;
+  if (use_r)
+    pdsyevr_("N", "A", "L", &n, a, &one, &one, desc, &vl, &vu, &il, &iu, &mfound, &nz, w, &dummy,
+             &one, &one, desc, &wq, &lwork, &iwq, &liwork, &info);
+  else
+    pdsyevd_("V", "L", &n, a, &one, &one, desc, w, z, &one, &one, desc, &wq, &lwork, &iwq, &liwork,
+             &info);
+  if (info != 0) free(z);
+  SL_CHECK(info == 0, SL_ERR_NUMERIC, "the eigensolver's workspace query failed: info = %d", info);
   /* a margin: some builds under-report the workspace */
   lwork = (int)wq + 2 * n + 1024;
   liwork = iwq + 8 * n + 64;
   double *work = malloc((size_t)lwork * sizeof *work);
   int *iwork = malloc((size_t)liwork * sizeof *iwork);
   int err = SL_OK;
-  SL_CHECK_GOTO(work && iwork, SL_ERR_NOMEM, done, "out of memory for pdsyevd's workspace");
-  pdsyevd_("V", "L", &n, a, &one, &one, desc, w, z, &one, &one, desc, work, &lwork, iwork, &liwork,
-           &info);
-  SL_CHECK_GOTO(info == 0, SL_ERR_NUMERIC, done, "pdsyevd failed: info = %d", info);
+  SL_CHECK_GOTO(work && iwork, SL_ERR_NOMEM, done, "out of memory for the eigensolver's workspace");
+  if (use_r) {
+    pdsyevr_("N", "A", "L", &n, a, &one, &one, desc, &vl, &vu, &il, &iu, &mfound, &nz, w, &dummy,
+             &one, &one, desc, work, &lwork, iwork, &liwork, &info);
+    SL_CHECK_GOTO(info == 0 && mfound == n, SL_ERR_NUMERIC, done,
+                  "pdsyevr failed: info = %d, %d of %d eigenvalues", info, mfound, n);
+  } else {
+    pdsyevd_("V", "L", &n, a, &one, &one, desc, w, z, &one, &one, desc, work, &lwork, iwork,
+             &liwork, &info);
+    SL_CHECK_GOTO(info == 0, SL_ERR_NUMERIC, done, "pdsyevd failed: info = %d", info);
+  }
 done:
   free(z);
   free(work);
@@ -433,7 +458,8 @@ done:
   return err;
 }
 
-int sl_scalapack_eigenvalues(MPI_Comm comm, const double *a, int n, int nb, double *w) {
+int sl_scalapack_eigenvalues(MPI_Comm comm, const double *a, int n, int nb, sl_eigensolver solver,
+                             double *w) {
   if (nb <= 0) nb = 32;
   grid1p g;
   SL_CALL(grid_open(comm, &g));
@@ -450,7 +476,7 @@ int sl_scalapack_eigenvalues(MPI_Comm comm, const double *a, int n, int nb, doub
     const int jg = ((jl / nb) * g.npcol + g.mycol) * nb + jl % nb;
     memcpy(loc + (size_t)jl * n, a + (size_t)jg * n, (size_t)n * sizeof *loc);
   }
-  SL_CALL_GOTO(eig_distributed(loc, desc, n, ncols, w), done);
+  SL_CALL_GOTO(eig_distributed(loc, desc, n, ncols, solver, w), done);
 done:
   free(loc);
   grid_close(&g);
@@ -475,8 +501,8 @@ done:
   return err;
 }
 
-int sl_hessian_spectrum(MPI_Comm comm, sl_hvp *h, int nb, double *eig, double *asym,
-                        double *seconds) {
+int sl_hessian_spectrum(MPI_Comm comm, sl_hvp *h, int nb, sl_eigensolver solver, double *eig,
+                        double *asym, double *seconds) {
   SL_CHECK(h->N <= 46340, SL_ERR_ARG,
            "a full spectrum of N = %zu parameters is too large (N^2 must fit an int): lower "
            "flatness.spectrum_max_params",
@@ -517,7 +543,7 @@ int sl_hessian_spectrum(MPI_Comm comm, sl_hvp *h, int nb, double *eig, double *a
                done);
   if (asym) *asym = glob[1] > 0 ? glob[0] / glob[1] : 0.0;
   const double t1 = MPI_Wtime();
-  SL_CALL_GOTO(eig_distributed(a, desc, n, ncols, eig), done);
+  SL_CALL_GOTO(eig_distributed(a, desc, n, ncols, solver, eig), done);
   if (seconds) {
     seconds[0] = t1 - t0;
     seconds[1] = MPI_Wtime() - t1;
@@ -562,7 +588,7 @@ int sl_flatness_measure(MPI_Comm comm, sl_model *m, const int32_t *corpus, int64
   if (s->spectrum_max_params > 0 && (int64_t)m->n_params <= s->spectrum_max_params) {
     const size_t N = m->n_params;
     SL_CHECK_GOTO((eig = malloc(N * sizeof *eig)), SL_ERR_NOMEM, done, "out of memory");
-    SL_CALL_GOTO(sl_hessian_spectrum(comm, h, 0, eig, &r->asym, NULL), done);
+    SL_CALL_GOTO(sl_hessian_spectrum(comm, h, 0, SL_EIG_PDSYEVR, eig, &r->asym, NULL), done);
     double tr = 0, neg = 0;
     size_t n_neg = 0;
     for (size_t i = 0; i < N; i++) {
