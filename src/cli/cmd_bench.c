@@ -41,5 +41,6 @@ int sl_cmd_bench(int argc, char **argv, MPI_Comm comm) {
       SL_CALL(BENCHES[i].run(argc - 1, argv + 1, comm));
       return SL_OK;
     }
-  return SL_ERROR(SL_ERR_ARG, "unknown benchmark '%s' (benchmarks: train, corpus, hessian)", argv[1]);
+  return SL_ERROR(SL_ERR_ARG, "unknown benchmark '%s' (benchmarks: train, corpus, hessian)",
+                  argv[1]);
 }

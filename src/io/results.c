@@ -174,10 +174,7 @@ struct sl_results {
 };
 
 static int width(const sl_results *r, int wide) {
-  return wide == W_CURVE    ? r->points
-         : wide == W_PREFIX ? r->prefixes
-         : wide == W_TOP    ? r->top
-                            : 1;
+  return wide == W_CURVE ? r->points : wide == W_PREFIX ? r->prefixes : wide == W_TOP ? r->top : 1;
 }
 
 /* ------------------------------------------------------------------ attributes */
@@ -302,7 +299,8 @@ static int flatness_attributes(sl_results *r) {
   hid_t fg = H5Gopen2(r->file, "/flatness", H5P_DEFAULT);
   SL_CALL_HDF5(fg);
   const sl_config *c = r->cfg;
-  int e = attr_i64(fg, "probes", c->flatness.probes) || attr_i64(fg, "batches", c->flatness.batches) ||
+  int e = attr_i64(fg, "probes", c->flatness.probes) ||
+          attr_i64(fg, "batches", c->flatness.batches) ||
           attr_i64(fg, "batch", c->flatness.batch) ||
           attr_str(fg, "distribution", c->flatness.distribution) ||
           attr_str(fg, "method", c->flatness.method) ||
@@ -312,7 +310,8 @@ static int flatness_attributes(sl_results *r) {
                    "Hessian of the training loss at the final parameters (SCIENCE.md section 4): "
                    "Hutchinson trace from Hessian-vector products (exact R-operator for the mlp, "
                    "central differences of gradients otherwise) and, for N <= "
-                   "spectrum_max_params, every eigenvalue by ScaLAPACK's pdsyevd");
+                   "spectrum_max_params, every eigenvalue by ScaLAPACK's pdsyevr (a 1 x 1 BLACS "
+                   "grid per cell)");
   H5Gclose(fg);
   SL_CHECK(!e, SL_ERR_HDF5, "cannot write the attributes of /flatness");
   return SL_OK;
@@ -748,10 +747,11 @@ int sl_results_write_cell(sl_results *r, const sl_cell *cell, const sl_cell_resu
   SL_CALL(write_rows(r, K_TOKENS, i, 1, res->curve_tokens));
   SL_CALL(write_rows(r, U_PIECES, i, 1, res->unique_pieces));
   {
-    const double fl[] = {res->hessian_trace,     res->flat_loss,          res->hessian_trace,
-                         res->hessian_trace_se,  res->hessian_exact_trace, res->hessian_neg_mass,
+    const double fl[] = {res->hessian_trace,        res->flat_loss,
+                         res->hessian_trace,        res->hessian_trace_se,
+                         res->hessian_exact_trace,  res->hessian_neg_mass,
                          res->hessian_neg_fraction, res->hessian_lambda_max,
-                         res->hessian_lambda_min, res->hessian_asym};
+                         res->hessian_lambda_min,   res->hessian_asym};
     for (int c = C_HTRACE; c <= F_ASYM; c++)
       SL_CALL(write_rows(r, c, i, 1, &fl[c - C_HTRACE]));
     SL_CALL(write_rows(r, F_TOP, i, 1, res->hessian_top));
