@@ -70,4 +70,16 @@ check "analyze writes /analysis/flatness" bash -c \
   "h5dump -d /analysis/flatness/spearman s1.h5 > /dev/null && grep -q '^flatness: ' an.log"
 check "the report has the flatness section and table" bash -c \
   "grep -q '## Flatness' rep/report.md && [ \$(wc -l < rep/flatness.csv) -ge 5 ]"
+
+# A bad flatness setting is refused with its reason, before anything runs.
+sed -e 's/family = "mlp";/family = "gpt";/' -e 's/probes = 8;/probes = 8; method = "exact";/' \
+  "$SRC/experiments/smoke.cfg" > bad.cfg
+bad_refused() {
+  if "$SL" run bad.cfg -o bad.h5 > bad.log 2>&1; then return 1; fi
+  grep -q 'flatness.method = "exact" exists for the mlp only' bad.log && [ ! -e bad.h5 ]
+}
+check "flatness.method = exact with the gpt is refused" bad_refused
+sed -e 's/probes = 8;/probes = 8; distribution = "uniform";/' "$SRC/experiments/smoke.cfg" > bad2.cfg
+check "an unknown probe distribution is refused" bash -c \
+  "! '$SL' run bad2.cfg -o bad2.h5 > bad2.log 2>&1 && grep -q 'flatness.distribution' bad2.log"
 finish
