@@ -117,6 +117,9 @@ typedef struct sl_flatness_result {
 int sl_flatness_measure(MPI_Comm comm, sl_model *m, const int32_t *corpus, int64_t D,
                         const sl_flatness_settings *settings, sl_rng *rng, sl_flatness_result *r);
 
+/* Bytes the flatness measurement of a cell adds at its peak: the batches, the operator's cache
+ * and, when the cell gets a spectrum, the N x N Hessian and its transpose (2 N^2 doubles). */
+size_t sl_flatness_memory_bytes(const sl_config *cfg, const sl_cell *cell);
 /* The flatness fields of a cell's result set to NaN (not measured). */
 void sl_flatness_clear(sl_cell_result *res);
 /* A cell's flatness after training, as the flatness group of its (variant's) config says: the

@@ -615,6 +615,22 @@ done:
   return err;
 }
 
+size_t sl_flatness_memory_bytes(const sl_config *cfg, const sl_cell *cell) {
+  if (cfg->flatness.probes == 0 && cfg->flatness.spectrum_max_params == 0) return 0;
+  const size_t N = cell->n_params, B = (size_t)cell->spec.B, T = (size_t)cell->spec.T;
+  const size_t nb = (size_t)cfg->flatness.batches;
+  /* rows, p0/vf/out (float) and acc, v, Hv (double), and the MLP's cache per batch */
+  size_t bytes =
+      nb * B * (T + 1) * sizeof(int32_t) + 3 * N * sizeof(float) + 3 * N * sizeof(double);
+  if (cell->spec.family == SL_MODEL_MLP)
+    bytes += (nb + 2) * B *
+             (T * (size_t)cell->spec.C + 5 * (size_t)cell->spec.H + 4 * (size_t)cell->spec.V) *
+             sizeof(float);
+  if (cfg->flatness.spectrum_max_params > 0 && (int64_t)N <= cfg->flatness.spectrum_max_params)
+    bytes += 2 * N * N * sizeof(double) + 64 * N * sizeof(double);
+  return bytes;
+}
+
 void sl_flatness_clear(sl_cell_result *res) {
   res->flat_loss = res->hessian_trace = res->hessian_trace_se = res->hessian_exact_trace = NAN;
   res->hessian_neg_mass = res->hessian_neg_fraction = res->hessian_lambda_max = NAN;

@@ -127,7 +127,8 @@ size_t sl_cell_memory_bytes(const sl_config *cfg, const sl_cell *cell) {
   const size_t D = (size_t)cell->d_tokens, n_val = (size_t)cfg->eval.tokens;
   const size_t rows = (size_t)cell->spec.B * (size_t)(cell->spec.T + 1);
   return sl_model_memory_bytes(&cell->spec) + 2 * sizeof(float) * cell->n_params /* m, v */
-         + sizeof(int32_t) * (D + n_val + rows) + sizeof(sl_piece) * SL_SKILLS_MAX_PIECES(D);
+         + sizeof(int32_t) * (D + n_val + rows) + sizeof(sl_piece) * SL_SKILLS_MAX_PIECES(D) +
+         sl_flatness_memory_bytes(cfg, cell);
 }
 
 int sl_train_step_seconds(const sl_config *cfg, const sl_cell *cell, int steps, double *seconds) {
