@@ -82,8 +82,8 @@ double sl_hvp_fd_step(const sl_hvp *h) {
 
 void sl_hvp_destroy(sl_hvp *h) {
   if (!h) return;
-  float *bufs[] = {h->p0, h->vf, h->x,   h->rx, h->h,   h->rh,  h->z,
-                   h->rz, h->dz, h->rdz, h->dh, h->rdh, h->rdx, h->out};
+  float *bufs[] = {h->p0, h->vf,  h->x,  h->rx,  h->h,   h->rh,  h->z, h->rz,
+                   h->dz, h->rdz, h->dh, h->rdh, h->rdx, h->out, h->da};
   for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
     free(bufs[i]);
   free(h->acc);
