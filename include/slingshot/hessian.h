@@ -16,7 +16,10 @@
  *          e |v| = (3 u)^(1/3) = 5.7e-3 (|v| the 2-norm; H v is linear in v, so any v has the
  *          relative error of its unit direction), times max(1, rms(w)) so that the perturbation
  *          stays above the rounding of the weights themselves. The test holds it against the exact
- * one. Nothing here is collective except sl_hessian_spectrum. */
+ * one. Collective (over the comm given): sl_hessian_spectrum, sl_scalapack_eigenvalues and
+ * sl_flatness_measure; nothing else. A rank that fails inside a collective one returns its
+ * error without telling the others (which then wait): on MPI_COMM_SELF, as in a run, that
+ * cannot happen; a caller on a larger communicator should agree on the status afterwards. */
 #ifndef SLINGSHOT_HESSIAN_H
 #define SLINGSHOT_HESSIAN_H
 
@@ -74,7 +77,8 @@ typedef enum sl_eigensolver { SL_EIG_PDSYEVR = 0, SL_EIG_PDSYEVD = 1 } sl_eigens
  * as H e_j directly into its local part (no column is computed twice), the matrix is
  * symmetrised, (A + A^T)/2 (pdtran), and the eigensolver returns every eigenvalue. On every
  * rank: eig [N] ascending; asym (may be NULL): max |A - A^T| / max |A| before symmetrising;
- * seconds (may be NULL): [2] build and eigensolver wall times. */
+ * seconds (may be NULL): [2] build and eigensolver wall times. N is at most 46340 (N^2 in a
+ * ScaLAPACK int). */
 int sl_hessian_spectrum(MPI_Comm comm, sl_hvp *h, int nb, sl_eigensolver solver, double *eig,
                         double *asym, double *seconds);
 
@@ -82,7 +86,8 @@ int sl_hessian_spectrum(MPI_Comm comm, sl_hvp *h, int nb, sl_eigensolver solver,
  * (a [n x n], overwritten; w [n] ascending). */
 int sl_lapack_eigenvalues(double *a, int n, double *w);
 /* The same distributed eigensolve as sl_hessian_spectrum for a matrix every rank holds whole
- * (a [n x n] column-major, read only): for testing the ScaLAPACK path against dsyevd. */
+ * (a [n x n] column-major, read only): for testing the ScaLAPACK path against dsyevd.
+ * Collective over comm. */
 int sl_scalapack_eigenvalues(MPI_Comm comm, const double *a, int n, int nb, sl_eigensolver solver,
                              double *w);
 
