@@ -6,17 +6,20 @@
  * The loss is L(w) = (1/nb) sum_b L_b(w), L_b the model's mean cross-entropy (nats per predicted
  * token) on batch b of the fixed rows given at creation; H = d^2 L / dw^2 at the model's current
  * parameters. Two ways to H v:
- *   exact  the MLP's forward-over-reverse pass (Pearlmutter's R-operator): one forward, the
- *          tangent forward, the backward of the activations and the tangent backward, in float
- *          over cblas_sgemm with every product summed in double. Exact up to float rounding.
+ *   exact  the MLP's forward-over-reverse pass (Pearlmutter's R-operator): the forward and the
+ *          backward of the activations of every batch are cached at creation; a product is the
+ *          tangent forward and the tangent backward, in float over cblas_sgemm, the batches
+ *          summed in double. Exact up to float rounding.
  *   fd     central differences of gradients, (g(w + e v) - g(w - e v)) / (2 e), for any model
  *          (the GPT), accumulated in double. The step: the error is about
  *          e^2 |L'''[v,v,.]| / 6 (truncation) + u |g| / e (float rounding of the gradient, u =
  *          2^-24); with both scales of order one along a unit direction the optimum is
  *          e |v| = (3 u)^(1/3) = 5.7e-3 (|v| the 2-norm; H v is linear in v, so any v has the
  *          relative error of its unit direction), times max(1, rms(w)) so that the perturbation
- *          stays above the rounding of the weights themselves. The test holds it against the exact
- * one. Collective (over the comm given): sl_hessian_spectrum, sl_scalapack_eigenvalues and
+ *          stays above the rounding of the weights themselves. tests/unit/test_hessian.c holds
+ *          it against the exact one.
+ *
+ * Collective (over the comm given): sl_hessian_spectrum, sl_scalapack_eigenvalues and
  * sl_flatness_measure; nothing else. A rank that fails inside a collective one returns its
  * error without telling the others (which then wait): on MPI_COMM_SELF, as in a run, that
  * cannot happen; a caller on a larger communicator should agree on the status afterwards. */
