@@ -15,4 +15,11 @@
  * can import torch. */
 int sl_bench_train(int argc, char **argv, MPI_Comm comm);
 
+/* slingshot bench hessian [--reps R] [--n N] [--no-spectrum]
+ * One Hessian-vector product over one gradient (MLP exact and fd, GPT fd), and the full Hessian
+ * spectrum (assembly, pdsyevr and pdsyevd) on the first 1, 2 and 4 ranks of comm
+ * (src/cli/bench_hessian.c).
+ */
+int sl_bench_hessian(int argc, char **argv, MPI_Comm comm);
+
 #endif

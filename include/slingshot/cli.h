@@ -75,6 +75,7 @@ typedef struct sl_analyze_out {
   const char *uq_method; /* "exact" or "hll" */
   int gnuplot_missing;   /* set by sl_report_write */
   int figures_failed;    /* figures whose gnuplot run failed */
+  void *flatness;        /* the flatness analysis (src/cli/report_flatness.c), or NULL */
 } sl_analyze_out;
 
 /* Creates dir (one level) or checks that it is a writable directory; errors name the path. */

@@ -63,6 +63,15 @@ typedef struct sl_config {
     int hll_p;                          /* HyperLogLog precision */
   } unique;
   struct {
+    int probes;                        /* Hutchinson probes per cell (0: no flatness measurement) */
+    int batches;                       /* batches of the training corpus the Hessian is taken on */
+    int batch;                         /* rows per batch (0: train.batch) */
+    char distribution[SL_CONFIG_NAME]; /* "rademacher" or "gaussian" */
+    char method[SL_CONFIG_NAME];       /* "auto", "exact" (MLP) or "fd" */
+    int64_t spectrum_max_params;       /* full spectrum for N up to this (0: never) */
+    int top;                           /* largest eigenvalues stored per cell */
+  } flatness;
+  struct {
     sl_axis n_params, d_tokens;
     int n_seeds;
     int64_t seeds[SL_CONFIG_MAX_LIST];

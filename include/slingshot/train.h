@@ -30,6 +30,8 @@ typedef struct sl_cell {
   double cost;            /* 6 * N_no_embed * tokens_trained: the scheduler's weight */
 } sl_cell;
 
+#define SL_FLATNESS_MAX_TOP 64 /* flatness.top at most */
+
 enum { SL_CELL_TODO = 0, SL_CELL_DONE = 1, SL_CELL_DIVERGED = 2, SL_CELL_FAILED = -1 };
 
 typedef struct sl_cell_result {
@@ -48,6 +50,11 @@ typedef struct sl_cell_result {
   double *unique_pieces;    /* [n_prefixes] distinct pieces in the first prefix_tokens[j] tokens */
   double *unique_ngrams;    /* [n_ngrams x n_prefixes] distinct n-grams, same prefixes */
   char error[256];
+  /* Flatness (SCIENCE.md section 4, src/measure/hessian.c): the Hessian of the training loss at
+   * the final parameters on flatness.batches batches; NaN when not measured. */
+  double flat_loss, hessian_trace, hessian_trace_se, hessian_exact_trace, hessian_neg_mass,
+      hessian_neg_fraction, hessian_lambda_max, hessian_lambda_min, hessian_asym, flatness_s;
+  double hessian_top[SL_FLATNESS_MAX_TOP]; /* largest eigenvalues, descending */
 } sl_cell_result;
 
 int sl_cell_result_alloc(sl_cell_result *r, int n_points, int n_prefixes, int n_ngrams);

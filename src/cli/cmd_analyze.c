@@ -24,6 +24,7 @@
 #include "slingshot/timer.h"
 #include "slingshot/train.h"
 #include "options.h"
+#include "report_flatness.h"
 
 #ifndef SLINGSHOT_VERSION
 #define SLINGSHOT_VERSION "unknown"
@@ -932,6 +933,7 @@ static int write_analysis(const analyze_args *a, const sl_analyze_out *o, size_t
   SL_CALL_GOTO(write_efficient(w, o), done);
   SL_CALL_GOTO(write_unique(w, o), done);
   SL_CALL_GOTO(write_kausik(w, o), done);
+  SL_CALL_GOTO(sl_flatness_write(w, o), done);
 done:;
   int e = sl_analysis_close(w);
   if (err == SL_OK && e != SL_OK) err = e;
@@ -1042,6 +1044,7 @@ static void out_free(sl_analyze_out *o) {
   free(o->uq_d);
   free(o->uq_seeds);
   free(o->uq_u);
+  sl_flatness_free(o);
 }
 
 int sl_cmd_analyze(int argc, char **argv, MPI_Comm comm) {
@@ -1139,9 +1142,11 @@ int sl_cmd_analyze(int argc, char **argv, MPI_Comm comm) {
     if (err == SL_OK) err = derive_efficient(&a, &data, &o, n_use, use);
     if (err == SL_OK) derive_kausik(&o);
     if (err == SL_OK) err = derive_unique(&data, &o);
+    if (err == SL_OK) err = sl_flatness_analyze(&o);
     if (err == SL_OK) err = write_analysis(&a, &o, n_use, use, argc, argv);
     if (err == SL_OK) err = sl_report_write(&o);
     if (err == SL_OK) print_summary(&o, stdout);
+    if (err == SL_OK) err = sl_flatness_report(&o); /* appends to report.md, prints a line */
     fflush(stdout);
     sl_log(SL_LOG_INFO,
            "analyze: read %.3f s, Chinchilla fit %.3f s on %d rank(s), frontiers, "

@@ -96,6 +96,21 @@ static const key SCHEMA[] = {
      "exact hash set, or HyperLogLog for corpora too large for memory"},
     {"unique.hll_p", K_INT, 4, 18, NULL, "14", OFF(unique.hll_p), NOCOUNT,
      "HyperLogLog precision p (relative error 1.04/sqrt(2^p))"},
+    {"flatness.probes", K_INT, 0, 100000, NULL, "0", OFF(flatness.probes), NOCOUNT,
+     "Hutchinson probes for the Hessian trace after training (0: no flatness measurement)"},
+    {"flatness.batches", K_INT, 1, 1000, NULL, "1", OFF(flatness.batches), NOCOUNT,
+     "batches of the cell's training corpus the Hessian of the loss is taken on"},
+    {"flatness.batch", K_INT, 0, 1 << 20, NULL, "0", OFF(flatness.batch), NOCOUNT,
+     "rows per flatness batch (0 or above train.batch: train.batch)"},
+    {"flatness.distribution", K_STR, 0, 0, "rademacher|gaussian", "\"rademacher\"",
+     OFF(flatness.distribution), NOCOUNT, "Hutchinson probe entries: +-1 or N(0, 1)"},
+    {"flatness.method", K_STR, 0, 0, "auto|exact|fd", "\"auto\"", OFF(flatness.method), NOCOUNT,
+     "Hessian-vector products: exact R-operator (mlp), central differences of gradients (fd), "
+     "or auto (exact for mlp, fd for gpt)"},
+    {"flatness.spectrum_max_params", K_I64, 0, 46340, NULL, "0", OFF(flatness.spectrum_max_params),
+     NOCOUNT, "full Hessian spectrum (ScaLAPACK) for cells with N up to this (0: never)"},
+    {"flatness.top", K_INT, 1, 64, NULL, "8", OFF(flatness.top), NOCOUNT,
+     "largest eigenvalues stored per cell in /flatness/top_eigenvalues"},
     {"grid.n_params", K_AXIS, 100, 1e10, NULL, NULL, OFF(grid.n_params), NOCOUNT,
      "target model sizes N: a list, or { from; to; count; } log-spaced"},
     {"grid.d_tokens", K_AXIS, 100, 1e12, NULL, NULL, OFF(grid.d_tokens), NOCOUNT,
@@ -107,7 +122,7 @@ static const key SCHEMA[] = {
 };
 #define N_SCHEMA (sizeof SCHEMA / sizeof SCHEMA[0])
 
-static const char *GROUPS[] = {"language", "model", "train", "eval", "unique", "grid"};
+static const char *GROUPS[] = {"language", "model", "train", "eval", "unique", "grid", "flatness"};
 #define N_GROUPS (sizeof GROUPS / sizeof GROUPS[0])
 
 /* ------------------------------------------------------------------ problem list */
@@ -523,6 +538,11 @@ static void check_rules(problems *p, sl_config *cfg) {
     for (int j = 0; j < i; j++)
       if (cfg->grid.seeds[i] == cfg->grid.seeds[j])
         problem(p, 0, "grid.seeds lists %lld twice", (long long)cfg->grid.seeds[i]);
+  if (strcmp(cfg->flatness.method, "exact") == 0 && strcmp(cfg->model.family, "mlp") != 0)
+    problem(p, 0,
+            "flatness.method = \"exact\" exists for the mlp only: use \"fd\" or \"auto\" for "
+            "model.family = \"%s\"",
+            cfg->model.family);
 }
 
 /* Groups a variant may not change, and why. */

@@ -21,7 +21,7 @@
 
 /* Every dataset of the file: its path, element type, width (0: one value per cell) and meaning. */
 typedef enum { T_F64, T_I64, T_I8, T_STR } dtype;
-enum { W_CURVE = 1, W_PREFIX = 2 };
+enum { W_CURVE = 1, W_PREFIX = 2, W_TOP = 3 };
 typedef struct column {
   const char *path;
   dtype t;
@@ -63,6 +63,17 @@ enum {
   K_LOSS,
   K_TOKENS,
   U_PIECES,
+  C_HTRACE,
+  F_LOSS,
+  F_TRACE,
+  F_TRACE_SE,
+  F_EXACT,
+  F_NEG_MASS,
+  F_NEG_FRAC,
+  F_LMAX,
+  F_LMIN,
+  F_ASYM,
+  F_TOP,
   N_COLUMNS
 };
 
@@ -121,6 +132,30 @@ static const column COLUMNS[N_COLUMNS] = {
     [U_PIECES] = {"/unique/pieces", T_F64, W_PREFIX, "pieces",
                   "distinct text pieces wholly inside the first prefix_tokens[j] tokens of the "
                   "cell's corpus, [cell, prefix]; NaN beyond D"},
+    [C_HTRACE] = {"/cells/hessian_trace", T_F64, 0, "nats/token",
+                  "Hutchinson estimate of the trace of the Hessian of the training loss after "
+                  "training (= /flatness/trace; NaN when not measured)"},
+    [F_LOSS] = {"/flatness/loss", T_F64, 0, "nats/token",
+                "training loss on the flatness batches, at the parameters the Hessian is taken at"},
+    [F_TRACE] = {"/flatness/trace", T_F64, 0, "nats/token",
+                 "Hutchinson estimate of Tr(H), H the Hessian of the training loss (per unit "
+                 "parameter squared) on the flatness batches"},
+    [F_TRACE_SE] = {"/flatness/trace_stderr", T_F64, 0, "nats/token",
+                    "standard error of the Hutchinson estimate: sd of v^T H v over probes / "
+                    "sqrt(probes)"},
+    [F_EXACT] = {"/flatness/exact_trace", T_F64, 0, "nats/token",
+                 "sum of every eigenvalue of H from the full spectrum (NaN above "
+                 "spectrum_max_params)"},
+    [F_NEG_MASS] = {"/flatness/negative_mass", T_F64, 0, "nats/token",
+                    "sum of |lambda| over the negative eigenvalues of H (full spectrum)"},
+    [F_NEG_FRAC] = {"/flatness/negative_fraction", T_F64, 0, "1",
+                    "share of the eigenvalues of H that are negative (full spectrum)"},
+    [F_LMAX] = {"/flatness/lambda_max", T_F64, 0, "nats/token", "largest eigenvalue of H"},
+    [F_LMIN] = {"/flatness/lambda_min", T_F64, 0, "nats/token", "smallest eigenvalue of H"},
+    [F_ASYM] = {"/flatness/asymmetry", T_F64, 0, "1",
+                "max |H - H^T| / max |H| of the assembled Hessian before symmetrising"},
+    [F_TOP] = {"/flatness/top_eigenvalues", T_F64, W_TOP, "nats/token",
+               "largest eigenvalues of H, descending, [cell, m] (NaN without a spectrum)"},
 };
 
 #define MAX_NGRAMS SL_CONFIG_MAX_LIST
@@ -132,13 +167,14 @@ struct sl_results {
   hid_t prefix_dset;            /* /unique/prefix_tokens [prefixes] (only while creating) */
   hid_t str_type;
   int64_t n_cells;
-  int points, prefixes, n_ngrams;
+  int points, prefixes, n_ngrams, top;
   int hll_p; /* 0: exact counts */
   int ngram_len[MAX_NGRAMS];
+  const sl_config *cfg;
 };
 
 static int width(const sl_results *r, int wide) {
-  return wide == W_CURVE ? r->points : wide == W_PREFIX ? r->prefixes : 1;
+  return wide == W_CURVE ? r->points : wide == W_PREFIX ? r->prefixes : wide == W_TOP ? r->top : 1;
 }
 
 /* ------------------------------------------------------------------ attributes */
@@ -257,9 +293,33 @@ static int create_f64(sl_results *r, const char *path, int64_t rows, int cols, c
   return SL_OK;
 }
 
+/* The estimator's settings (the base config's flatness group; a variant may change them, and
+ * /grid/variant names it) as attributes of /flatness. */
+static int flatness_attributes(sl_results *r) {
+  hid_t fg = H5Gopen2(r->file, "/flatness", H5P_DEFAULT);
+  SL_CALL_HDF5(fg);
+  const sl_config *c = r->cfg;
+  int e = attr_i64(fg, "probes", c->flatness.probes) ||
+          attr_i64(fg, "batches", c->flatness.batches) ||
+          attr_i64(fg, "batch", c->flatness.batch) ||
+          attr_str(fg, "distribution", c->flatness.distribution) ||
+          attr_str(fg, "method", c->flatness.method) ||
+          attr_i64(fg, "spectrum_max_params", c->flatness.spectrum_max_params) ||
+          attr_i64(fg, "top", c->flatness.top) ||
+          attr_str(fg, "description",
+                   "Hessian of the training loss at the final parameters (SCIENCE.md section 4): "
+                   "Hutchinson trace from Hessian-vector products (exact R-operator for the mlp, "
+                   "central differences of gradients otherwise) and, for N <= "
+                   "spectrum_max_params, every eigenvalue by ScaLAPACK's pdsyevr (a 1 x 1 BLACS "
+                   "grid per cell)");
+  H5Gclose(fg);
+  SL_CHECK(!e, SL_ERR_HDF5, "cannot write the attributes of /flatness");
+  return SL_OK;
+}
+
 static int create_datasets(sl_results *r) {
-  const char *groups[] = {"/grid", "/cells", "/curves", "/unique"};
-  for (int g = 0; g < 4; g++) {
+  const char *groups[] = {"/grid", "/cells", "/curves", "/unique", "/flatness"};
+  for (int g = 0; g < 5; g++) {
     hid_t id = H5Gcreate2(r->file, groups[g], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     SL_CALL_HDF5(id);
     H5Gclose(id);
@@ -296,6 +356,7 @@ static int create_datasets(sl_results *r) {
   int e3 = attr_f64(ug, "hll_rel_stderr", r->hll_p > 0 ? 1.04 / sqrt(pow(2.0, r->hll_p)) : 0.0);
   H5Gclose(ug);
   SL_CHECK(!e1 && !e2 && !e3, SL_ERR_HDF5, "cannot write the attributes of /unique");
+  SL_CALL(flatness_attributes(r));
   for (int g = 0; g < r->n_ngrams; g++) {
     char path[64], desc[200];
     snprintf(path, sizeof path, "/unique/ngrams_%d", r->ngram_len[g]);
@@ -483,6 +544,8 @@ static void results_init(sl_results *r, const sl_run_info *info) {
   for (int g = 0; g < r->n_ngrams; g++)
     r->ngram_len[g] = (int)info->cfg->unique.ngrams[g];
   r->hll_p = strcmp(info->cfg->unique.method, "hll") == 0 ? info->cfg->unique.hll_p : 0;
+  r->top = info->cfg->flatness.top;
+  r->cfg = info->cfg;
   r->prefix_dset = -1;
   r->file = -1;
   for (int c = 0; c < N_COLUMNS; c++)
@@ -710,6 +773,16 @@ int sl_results_write_cell(sl_results *r, const sl_cell *cell, const sl_cell_resu
   SL_CALL(write_rows(r, K_LOSS, i, 1, res->curve_loss));
   SL_CALL(write_rows(r, K_TOKENS, i, 1, res->curve_tokens));
   SL_CALL(write_rows(r, U_PIECES, i, 1, res->unique_pieces));
+  {
+    const double fl[] = {res->hessian_trace,        res->flat_loss,
+                         res->hessian_trace,        res->hessian_trace_se,
+                         res->hessian_exact_trace,  res->hessian_neg_mass,
+                         res->hessian_neg_fraction, res->hessian_lambda_max,
+                         res->hessian_lambda_min,   res->hessian_asym};
+    for (int c = C_HTRACE; c <= F_ASYM; c++)
+      SL_CALL(write_rows(r, c, i, 1, &fl[c - C_HTRACE]));
+    SL_CALL(write_rows(r, F_TOP, i, 1, res->hessian_top));
+  }
   for (int g = 0; g < r->n_ngrams; g++)
     SL_CALL(write_dset(r->ngram_dset[g], H5T_NATIVE_DOUBLE, r->prefixes, i, 1,
                        res->unique_ngrams + (size_t)g * r->prefixes));

@@ -9,6 +9,7 @@
 #include "slingshot/checkpoint.h"
 #include "slingshot/corpus.h"
 #include "slingshot/error.h"
+#include "slingshot/hessian.h"
 #include "slingshot/log.h"
 #include "slingshot/optim.h"
 #include "slingshot/rng.h"
@@ -126,7 +127,8 @@ size_t sl_cell_memory_bytes(const sl_config *cfg, const sl_cell *cell) {
   const size_t D = (size_t)cell->d_tokens, n_val = (size_t)cfg->eval.tokens;
   const size_t rows = (size_t)cell->spec.B * (size_t)(cell->spec.T + 1);
   return sl_model_memory_bytes(&cell->spec) + 2 * sizeof(float) * cell->n_params /* m, v */
-         + sizeof(int32_t) * (D + n_val + rows) + sizeof(sl_piece) * SL_SKILLS_MAX_PIECES(D);
+         + sizeof(int32_t) * (D + n_val + rows) + sizeof(sl_piece) * SL_SKILLS_MAX_PIECES(D) +
+         sl_flatness_memory_bytes(cfg, cell);
 }
 
 int sl_train_step_seconds(const sl_config *cfg, const sl_cell *cell, int steps, double *seconds) {
@@ -204,6 +206,7 @@ int sl_train_cell_ckpt(const sl_config *cfg, const sl_cell *cell, const sl_train
   for (int i = 0; i < res->n_points; i++)
     res->curve_loss[i] = res->curve_tokens[i] = NAN;
   res->train_loss = res->val_loss = res->excess_loss = NAN;
+  sl_flatness_clear(res);
 
   /* The cell's variant: its model and training keys put over the config (sl_config_variant). */
   SL_ALLOC(vcfg, 1);
@@ -350,6 +353,11 @@ int sl_train_cell_ckpt(const sl_config *cfg, const sl_cell *cell, const sl_train
     res->status = SL_CELL_DIVERGED;
     res->diverged_step = steps;
     snprintf(res->error, sizeof res->error, "diverged: non-finite loss after training");
+  }
+  if (res->status == SL_CELL_DONE) { /* flatness.probes or spectrum_max_params > 0 */
+    sl_timer_start("flatness");
+    SL_CALL_GOTO(sl_flatness_cell(cfg, cell, m, corpus, D, res), done);
+    sl_timer_stop("flatness");
   }
 
 done:
