@@ -61,13 +61,13 @@ int sl_mlp_embed_backward(float *demb, const float *dx, const int32_t *tokens, s
   return SL_OK;
 }
 
-int sl_tanh_forward(float *out, const float *inp, size_t n) {
+SL_VEC int sl_tanh_forward(float *out, const float *inp, size_t n) {
   for (size_t i = 0; i < n; i++)
     out[i] = sl_tanhf_fast(inp[i]);
   return SL_OK;
 }
 
-int sl_tanh_backward(float *dinp, const float *dout, const float *out, size_t n) {
+SL_VEC int sl_tanh_backward(float *dinp, const float *dout, const float *out, size_t n) {
   /* forward: out[i] = tanhf(inp[i]);  tanh' = 1 - tanh^2, read from the stored output */
   for (size_t i = 0; i < n; i++)
     dinp[i] = dout[i] * (1.0f - out[i] * out[i]);
