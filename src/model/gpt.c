@@ -179,9 +179,10 @@ SL_VEC int sl_layernorm_forward(float *out, float *mean, float *rstd, const floa
   return SL_OK;
 }
 
-SL_VEC int sl_layernorm_backward(float *dx, float *dg, float *db, const float *dout, const float *x,
-                                 const float *g, const float *mean, const float *rstd, size_t n,
-                                 size_t C) {
+SL_VEC int sl_layernorm_backward(float *restrict dx, float *restrict dg, float *restrict db,
+                                 const float *restrict dout, const float *restrict x,
+                                 const float *restrict g, const float *restrict mean,
+                                 const float *restrict rstd, size_t n, size_t C) {
   /* forward: o[c] = (xr[c] - m) * rs * g[c] + b[c]; see the naive kernel below */
   const float invc = 1.0f / (float)C;
   for (size_t r = 0; r < n; r++) {
@@ -304,10 +305,10 @@ int sl_gelu_forward_naive(float *out, float *xd, size_t n) {
   return SL_OK;
 }
 
-SL_VEC int sl_gelu_backward(float *dx, const float *dout, const float *dgelu, size_t n) {
-  /* forward: out = gelu(x), dgelu = gelu'(x) */
+SL_VEC int sl_gelu_backward(float *restrict d, const float *restrict dgelu, size_t n) {
+  /* forward: out = gelu(x), dgelu = gelu'(x); d: d out in, d x out */
   for (size_t i = 0; i < n; i++)
-    dx[i] = dout[i] * dgelu[i];
+    d[i] *= dgelu[i];
   return SL_OK;
 }
 
@@ -514,10 +515,10 @@ static inline size_t round8(size_t n) {
 }
 
 /* Floats of scratch the vector kernels need: kT or vT [hs x Tp], three [T x Tp] score-sized
- * buffers and four rows; Tp = T rounded up to 8. Covers the BLAS backward's [T x T] too. */
+ * buffers and five rows; Tp = T rounded up to 8. Covers the BLAS backward's [T x T] too. */
 size_t sl_gpt_attention_scratch_floats(size_t T, size_t hs) {
   const size_t Tp = round8(T);
-  return hs * Tp + 3 * T * Tp + 4 * Tp;
+  return hs * Tp + 3 * T * Tp + 5 * Tp;
 }
 
 /* out[r][j] = sum_d a[r][d] bt[d][j] for R = 4 rows r (row strides lda, ldo), j < J (J a multiple
@@ -596,20 +597,36 @@ static void attn_transpose(float *dst, const float *src, size_t lds, size_t T, s
   }
 }
 
-/* p[0..T) = softmax over j <= i of scale * s[j], 0 above; s has at least i + 1 entries. */
-static inline void attn_softmax_row(float *p, const float *s, size_t i, size_t T, float scale) {
-  float mx = s[0];
-  for (size_t j = 1; j <= i; j++)
-    mx = s[j] > mx ? s[j] : mx;
+/* p[0..T) = softmax over j <= i of scale * s[j], 0 above. s has round8(i + 1) finite entries,
+ * those past i (future keys) masked here; 8 lanes with selects, so the loops vectorise. e is
+ * scratch of round8(i + 1) floats. */
+static inline void attn_softmax_row(float *restrict p, const float *restrict s, float *restrict e,
+                                    size_t i, size_t T, float scale) {
+  const size_t J = round8(i + 1);
+  float mx[8];
+  for (size_t l = 0; l < 8; l++)
+    mx[l] = s[0];
+  for (size_t j = 0; j < J; j += 8)
+    for (size_t l = 0; l < 8; l++)
+      mx[l] = j + l <= i && s[j + l] > mx[l] ? s[j + l] : mx[l];
+  float m = mx[0];
+  for (size_t l = 1; l < 8; l++)
+    m = mx[l] > m ? mx[l] : m;
+  float sm[8] = {0};
+  for (size_t j = 0; j < J; j += 8)
+    for (size_t l = 0; l < 8; l++) {
+      const float v = sl_expf_fast(scale * (s[j + l] - m));
+      e[j + l] = j + l <= i ? v : 0.0f;
+      sm[l] += e[j + l];
+    }
   float sum = 0.0f;
-  for (size_t j = 0; j <= i; j++) {
-    p[j] = sl_expf_fast(scale * (s[j] - mx));
-    sum += p[j];
-  }
+  for (size_t l = 0; l < 8; l++)
+    sum += sm[l];
   const float inv = 1.0f / sum;
-  for (size_t j = 0; j <= i; j++)
-    p[j] *= inv;
-  for (size_t j = i + 1; j < T; j++)
+  const size_t jend = J < T ? J : T;
+  for (size_t j = 0; j < jend; j++)
+    p[j] = e[j] * inv;
+  for (size_t j = jend; j < T; j++)
     p[j] = 0.0f;
 }
 
@@ -619,7 +636,7 @@ SL_VEC int sl_gpt_attention_forward_vec(float *y, float *att, float *scratch, co
   const size_t hs = C / NH, C3 = 3 * C, Tp = round8(T);
   SL_CHECK(hs % 8 == 0, SL_ERR_ARG, "vector attention needs a head size that is a multiple of 8");
   const float scale = 1.0f / sqrtf((float)hs);
-  float *kt = scratch, *srow = scratch + hs * Tp; /* [hs x Tp], [4 x Tp] */
+  float *kt = scratch, *srow = scratch + hs * Tp, *e = srow + 4 * Tp; /* [hs|4|1 x Tp] */
   for (size_t b = 0; b < B; b++)
     for (size_t h = 0; h < NH; h++) {
       const float *q = qkv + b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
@@ -629,12 +646,12 @@ SL_VEC int sl_gpt_attention_forward_vec(float *y, float *att, float *scratch, co
       for (; i0 + 4 <= T; i0 += 4) { /* S = Q K^T up to the causal edge, softmax, Y = P V */
         attn_abt4(srow, Tp, q + i0 * C3, C3, kt, Tp, hs, round8(i0 + 4));
         for (size_t r = 0; r < 4; r++)
-          attn_softmax_row(p + (i0 + r) * T, srow + r * Tp, i0 + r, T, scale);
+          attn_softmax_row(p + (i0 + r) * T, srow + r * Tp, e, i0 + r, T, scale);
         attn_ax4(yh + i0 * C, C, p + i0 * T, T, v, C3, 0, i0 + 4, hs, 0);
       }
       for (; i0 < T; i0++) {
         attn_abt1(srow, q + i0 * C3, kt, Tp, hs, round8(i0 + 1));
-        attn_softmax_row(p + i0 * T, srow, i0, T, scale);
+        attn_softmax_row(p + i0 * T, srow, e, i0, T, scale);
         attn_ax1(yh + i0 * C, p + i0 * T, v, C3, 0, i0 + 1, hs, 0);
       }
     }
@@ -667,12 +684,20 @@ SL_VEC int sl_gpt_attention_backward_vec(float *dqkv, float *scratch, const floa
       for (size_t i = 0; i < T; i++) {
         const float *pr = p + i * T;
         float *dr = ds + i * Tp;
+        const size_t J = round8(i + 1) < T ? round8(i + 1) : T; /* P is 0 in (i, J) */
+        float dl[8] = {0};
+        size_t j = 0;
+        for (; j + 8 <= J; j += 8)
+          for (size_t l = 0; l < 8; l++)
+            dl[l] += pr[j + l] * dr[j + l];
         float dot = 0.0f;
-        for (size_t j = 0; j <= i; j++)
+        for (; j < J; j++)
           dot += pr[j] * dr[j];
-        for (size_t j = 0; j <= i; j++)
+        for (size_t l = 0; l < 8; l++)
+          dot += dl[l];
+        for (j = 0; j < J; j++)
           dr[j] = scale * pr[j] * (dr[j] - dot);
-        for (size_t j = i + 1; j < Tp; j++)
+        for (; j < Tp; j++)
           dr[j] = 0.0f;
       }
       for (size_t i = 0; i < T; i++)
@@ -1061,7 +1086,7 @@ static int gpt_backward(sl_model *m, const int32_t *tokens, int B_) {
     SL_CALL(sl_matmul_backward_set(p->dfch, dk->fcproj_w, dk->fcproj_b, p->dres, a->fch_gelu,
                                    k->fcproj_w, BT, 4 * C, C, SL_W_OUT_IN));
     /* forward: sl_gelu_forward(a->fch_gelu, a->fch, BT * 4 * C), which left gelu' in a->fch */
-    SL_CALL(sl_gelu_backward(p->dfch, p->dfch, a->fch, BT * 4 * C));
+    SL_CALL(sl_gelu_backward(p->dfch, a->fch, BT * 4 * C));
     /* forward: sl_matmul_forward(a->fch, a->ln2, k->fc_w, k->fc_b, BT, C, 4 * C, ...) */
     SL_CALL(sl_matmul_backward_set(p->dln, dk->fc_w, dk->fc_b, p->dfch, a->ln2, k->fc_w, BT, C,
                                    4 * C, SL_W_OUT_IN));

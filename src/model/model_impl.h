@@ -86,23 +86,25 @@ int sl_tanh_backward(float *dinp, const float *dout, const float *out, size_t n)
 /* ---------------------------------------------------------------- GPT layers (gpt.c)
  * LayerNorm over rows of C: out = (x - mean) rstd g + b, rstd = 1 / sqrt(var + 1e-5), var biased
  * (torch's); mean [n], rstd [n] are kept for the backward. The backward ACCUMULATES into dx, dg,
- * db. The fast pair computes in float with 8-lane sums; the naive pair keeps the statistics in
- * double. */
+ * db. The fast pair computes in float with 8-lane sums (its backward's arguments must not
+ * overlap); the naive pair keeps the statistics in double. */
 int sl_layernorm_forward(float *out, float *mean, float *rstd, const float *x, const float *g,
                          const float *b, size_t n, size_t C);
 int sl_layernorm_forward_naive(float *out, float *mean, float *rstd, const float *x, const float *g,
                                const float *b, size_t n, size_t C);
-int sl_layernorm_backward(float *dx, float *dg, float *db, const float *dout, const float *x,
-                          const float *g, const float *mean, const float *rstd, size_t n, size_t C);
+int sl_layernorm_backward(float *restrict dx, float *restrict dg, float *restrict db,
+                          const float *restrict dout, const float *restrict x,
+                          const float *restrict g, const float *restrict mean,
+                          const float *restrict rstd, size_t n, size_t C);
 int sl_layernorm_backward_naive(float *dx, float *dg, float *db, const float *dout, const float *x,
                                 const float *g, const float *mean, const float *rstd, size_t n,
                                 size_t C);
 /* GELU, tanh approximation (torch's approximate="tanh"): out[i] = gelu(xd[i]), and xd[i] is
- * OVERWRITTEN with gelu'(xd[i]) for the backward (out must not alias xd). Backward:
- * dx = dout * dgelu, overwritten (dx may alias dout). */
+ * OVERWRITTEN with gelu'(xd[i]) for the backward (out must not alias xd). Backward, in place:
+ * d[i] (d out on entry) *= dgelu[i] (d x on return). */
 int sl_gelu_forward(float *restrict out, float *xd, size_t n);
 int sl_gelu_forward_naive(float *out, float *xd, size_t n);
-int sl_gelu_backward(float *dx, const float *dout, const float *dgelu, size_t n);
+int sl_gelu_backward(float *restrict d, const float *restrict dgelu, size_t n);
 
 /* ---------------------------------------------------------------- fast tanh
  * tanh of a float without a libm call, so that loops over it vectorise (glibc's tanhf costs ~20 ns
