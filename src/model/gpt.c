@@ -503,6 +503,9 @@ int sl_gpt_attention_backward_naive(float *dqkv, float *scratch, const float *dy
  * of a key or value row feeds four FMAs, and stop at the causal edge (the last row of each block
  * of four), so they do about half the flops of the full square. */
 typedef float attn_v8 __attribute__((vector_size(32)));
+/* Helpers are forced inline so that they are compiled inside each SL_VEC clone (a helper left out
+ * of line would be built for the baseline target only). */
+#define ATTN_INLINE inline __attribute__((always_inline))
 /* An unaligned, aliasing view of 8 floats, so that rows at any offset load and store as vectors
  * (macros rather than functions: a function taking or returning a 32-byte vector has an ABI that
  * differs with and without AVX, which GCC warns about). */
@@ -510,7 +513,7 @@ typedef float attn_v8u __attribute__((vector_size(32), aligned(4), may_alias));
 #define v8_load(p) (*(const attn_v8u *)(p))
 #define v8_store(p, v) (*(attn_v8u *)(p) = (v))
 
-static inline size_t round8(size_t n) {
+static ATTN_INLINE size_t round8(size_t n) {
   return (n + 7) & ~(size_t)7;
 }
 
@@ -522,10 +525,27 @@ size_t sl_gpt_attention_scratch_floats(size_t T, size_t hs) {
 }
 
 /* out[r][j] = sum_d a[r][d] bt[d][j] for R = 4 rows r (row strides lda, ldo), j < J (J a multiple
- * of 8, bt [D x ldb]). */
-static inline void attn_abt4(float *out, size_t ldo, const float *a, size_t lda, const float *bt,
-                             size_t ldb, size_t D, size_t J) {
-  for (size_t j = 0; j < J; j += 8) {
+ * of 8, bt [D x ldb]). Two 8-column chunks at a time where there are two: each broadcast of a[r][d]
+ * then feeds two FMAs (8 accumulators), which keeps the loads per FMA down. */
+static ATTN_INLINE void attn_abt4(float *out, size_t ldo, const float *a, size_t lda,
+                                  const float *bt, size_t ldb, size_t D, size_t J) {
+  size_t j = 0;
+  for (; j + 16 <= J; j += 16) {
+    attn_v8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0}, e0 = {0}, e1 = {0}, e2 = {0}, e3 = {0};
+    for (size_t d = 0; d < D; d++) {
+      const attn_v8 bv = v8_load(bt + d * ldb + j), bw = v8_load(bt + d * ldb + j + 8);
+      const float a0 = a[d], a1 = a[lda + d], a2 = a[2 * lda + d], a3 = a[3 * lda + d];
+      c0 += a0 * bv, e0 += a0 * bw;
+      c1 += a1 * bv, e1 += a1 * bw;
+      c2 += a2 * bv, e2 += a2 * bw;
+      c3 += a3 * bv, e3 += a3 * bw;
+    }
+    v8_store(out + j, c0), v8_store(out + j + 8, e0);
+    v8_store(out + ldo + j, c1), v8_store(out + ldo + j + 8, e1);
+    v8_store(out + 2 * ldo + j, c2), v8_store(out + 2 * ldo + j + 8, e2);
+    v8_store(out + 3 * ldo + j, c3), v8_store(out + 3 * ldo + j + 8, e3);
+  }
+  for (; j < J; j += 8) {
     attn_v8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0};
     for (size_t d = 0; d < D; d++) {
       const attn_v8 bv = v8_load(bt + d * ldb + j);
@@ -540,8 +560,8 @@ static inline void attn_abt4(float *out, size_t ldo, const float *a, size_t lda,
     v8_store(out + 3 * ldo + j, c3);
   }
 }
-static inline void attn_abt1(float *out, const float *a, const float *bt, size_t ldb, size_t D,
-                             size_t J) {
+static ATTN_INLINE void attn_abt1(float *out, const float *a, const float *bt, size_t ldb, size_t D,
+                                  size_t J) {
   for (size_t j = 0; j < J; j += 8) {
     attn_v8 c0 = {0};
     for (size_t d = 0; d < D; d++)
@@ -551,10 +571,33 @@ static inline void attn_abt1(float *out, const float *a, const float *bt, size_t
 }
 
 /* out[r][:D] (+)= sum_{j0 <= j < j1} a[r][j] x[j][:D] for R = 4 rows (x rows at stride ldx, D a
- * multiple of 8); acc = 1 adds to out, 0 overwrites it. */
-static inline void attn_ax4(float *out, size_t ldo, const float *a, size_t lda, const float *x,
-                            size_t ldx, size_t j0, size_t j1, size_t D, int acc) {
-  for (size_t d = 0; d < D; d += 8) {
+ * multiple of 8); acc = 1 adds to out, 0 overwrites it. Two 8-float chunks of D at a time where
+ * there are two, as in attn_abt4. */
+static ATTN_INLINE void attn_ax4(float *out, size_t ldo, const float *a, size_t lda, const float *x,
+                                 size_t ldx, size_t j0, size_t j1, size_t D, int acc) {
+  size_t d = 0;
+  for (; d + 16 <= D; d += 16) {
+    attn_v8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0}, e0 = {0}, e1 = {0}, e2 = {0}, e3 = {0};
+    for (size_t j = j0; j < j1; j++) {
+      const attn_v8 xv = v8_load(x + j * ldx + d), xw = v8_load(x + j * ldx + d + 8);
+      const float a0 = a[j], a1 = a[lda + j], a2 = a[2 * lda + j], a3 = a[3 * lda + j];
+      c0 += a0 * xv, e0 += a0 * xw;
+      c1 += a1 * xv, e1 += a1 * xw;
+      c2 += a2 * xv, e2 += a2 * xw;
+      c3 += a3 * xv, e3 += a3 * xw;
+    }
+    if (acc) {
+      c0 += v8_load(out + d), e0 += v8_load(out + d + 8);
+      c1 += v8_load(out + ldo + d), e1 += v8_load(out + ldo + d + 8);
+      c2 += v8_load(out + 2 * ldo + d), e2 += v8_load(out + 2 * ldo + d + 8);
+      c3 += v8_load(out + 3 * ldo + d), e3 += v8_load(out + 3 * ldo + d + 8);
+    }
+    v8_store(out + d, c0), v8_store(out + d + 8, e0);
+    v8_store(out + ldo + d, c1), v8_store(out + ldo + d + 8, e1);
+    v8_store(out + 2 * ldo + d, c2), v8_store(out + 2 * ldo + d + 8, e2);
+    v8_store(out + 3 * ldo + d, c3), v8_store(out + 3 * ldo + d + 8, e3);
+  }
+  for (; d < D; d += 8) {
     attn_v8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0};
     for (size_t j = j0; j < j1; j++) {
       const attn_v8 xv = v8_load(x + j * ldx + d);
@@ -575,8 +618,8 @@ static inline void attn_ax4(float *out, size_t ldo, const float *a, size_t lda, 
     v8_store(out + 3 * ldo + d, c3);
   }
 }
-static inline void attn_ax1(float *out, const float *a, const float *x, size_t ldx, size_t j0,
-                            size_t j1, size_t D, int acc) {
+static ATTN_INLINE void attn_ax1(float *out, const float *a, const float *x, size_t ldx, size_t j0,
+                                 size_t j1, size_t D, int acc) {
   for (size_t d = 0; d < D; d += 8) {
     attn_v8 c0 = {0};
     for (size_t j = j0; j < j1; j++)
@@ -587,7 +630,8 @@ static inline void attn_ax1(float *out, const float *a, const float *x, size_t l
 }
 
 /* dst[d][j] = src[j][d] for j < T, d < D (src rows at stride lds); columns T..Tp-1 zero. */
-static void attn_transpose(float *dst, const float *src, size_t lds, size_t T, size_t D) {
+static ATTN_INLINE void attn_transpose(float *dst, const float *src, size_t lds, size_t T,
+                                       size_t D) {
   const size_t Tp = round8(T);
   for (size_t d = 0; d < D; d++) {
     for (size_t j = 0; j < T; j++)
@@ -600,8 +644,8 @@ static void attn_transpose(float *dst, const float *src, size_t lds, size_t T, s
 /* p[0..T) = softmax over j <= i of scale * s[j], 0 above. s has round8(i + 1) finite entries,
  * those past i (future keys) masked here; 8 lanes with selects, so the loops vectorise. e is
  * scratch of round8(i + 1) floats. */
-static inline void attn_softmax_row(float *restrict p, const float *restrict s, float *restrict e,
-                                    size_t i, size_t T, float scale) {
+static ATTN_INLINE void attn_softmax_row(float *restrict p, const float *restrict s,
+                                         float *restrict e, size_t i, size_t T, float scale) {
   const size_t J = round8(i + 1);
   float mx[8];
   for (size_t l = 0; l < 8; l++)
