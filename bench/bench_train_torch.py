@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """PyTorch twin of `slingshot bench train`: the same three models (shapes, batch, AdamW), trained
-for the same number of steps on one thread, timed the same way (tokens/s from the median step).
+for the same number of steps on one thread, timed the same way (tokens/s from the median step, by
+the wall clock and by the process's CPU time).
 
     /usr/bin/python3 bench/bench_train_torch.py [--steps S] [--warmup W] [gpt mlp gpt256]
 
 Prints one line per model that `slingshot bench train` parses:
 
-    RESULT name=gpt tokens_per_s=12345.6 ms_per_step=165.9 n_params=431360 torch=1.13.1 threads=1
+    RESULT name=gpt tokens_per_s=12345.6 cpu_tokens_per_s=12400.1 ms_per_step=165.9 n_params=431360 torch=1.13.1 threads=1
 
 and, when torch cannot be imported, one line `NOTORCH <reason>` (exit status 0).
 
@@ -129,18 +130,24 @@ def bench(name, steps, warmup):
 
     for _ in range(warmup):
         step()
-    times = []
+    times, cpu = [], []
     for _ in range(steps):
+        c0 = time.process_time()
         t0 = time.perf_counter()
         step()
         times.append(time.perf_counter() - t0)
-    times.sort()
-    # the median step, as slingshot's side takes it
-    med = times[steps // 2] if steps % 2 else 0.5 * (times[steps // 2 - 1] + times[steps // 2])
+        cpu.append(time.process_time() - c0)
+
+    def median(x):
+        # the median step, as slingshot's side takes it
+        x = sorted(x)
+        return x[steps // 2] if steps % 2 else 0.5 * (x[steps // 2 - 1] + x[steps // 2])
+
+    med, cmed = median(times), median(cpu)
     tokens = B * targets_per_row
-    print(f"RESULT name={name} tokens_per_s={tokens / med:.1f} ms_per_step={1e3 * med:.2f} "
-          f"n_params={n_params} torch={torch.__version__} threads={torch.get_num_threads()}",
-          flush=True)
+    print(f"RESULT name={name} tokens_per_s={tokens / med:.1f} cpu_tokens_per_s={tokens / cmed:.1f} "
+          f"ms_per_step={1e3 * med:.2f} n_params={n_params} torch={torch.__version__} "
+          f"threads={torch.get_num_threads()}", flush=True)
 
 
 def main():

@@ -9,10 +9,11 @@
 
 #include <mpi.h>
 
-/* slingshot bench train [--steps S] [--warmup W] [--torch PYTHON] [--script PATH] [--no-torch]
+/* slingshot bench train [--steps S] [--warmup W] [--rounds R] [--model NAME]... [--torch PYTHON]
+ *                       [--script PATH] [--no-torch]
  * Single-thread sgemm rate of this machine, then training steps per second (forward, backward,
  * AdamW) of the three models of issue 3, and the same models in PyTorch (one thread) when PYTHON
- * can import torch. */
+ * can import torch; R rounds of that back to back, summarised by medians. */
 int sl_bench_train(int argc, char **argv, MPI_Comm comm);
 
 /* slingshot bench hessian [--reps R] [--n N] [--no-spectrum]

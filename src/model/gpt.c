@@ -57,6 +57,13 @@ int sl_gpt_attention_backward(float *dqkv, float *scratch, const float *dy, cons
                               const float *qkv, size_t B, size_t T, size_t C, size_t NH);
 int sl_gpt_attention_backward_naive(float *dqkv, float *scratch, const float *dy, const float *att,
                                     const float *qkv, size_t B, size_t T, size_t C, size_t NH);
+/* The vector kernels (head size a multiple of 8), same contracts; scratch of
+ * sl_gpt_attention_scratch_floats(T, C / NH) floats, for the forward too. */
+size_t sl_gpt_attention_scratch_floats(size_t T, size_t hs);
+int sl_gpt_attention_forward_vec(float *y, float *att, float *scratch, const float *qkv, size_t B,
+                                 size_t T, size_t C, size_t NH);
+int sl_gpt_attention_backward_vec(float *dqkv, float *scratch, const float *dy, const float *att,
+                                  const float *qkv, size_t B, size_t T, size_t C, size_t NH);
 
 /* Named views of one block's tensors inside a flat buffer (params or grads). */
 typedef struct gpt_block {
@@ -78,8 +85,9 @@ typedef struct gpt_acts {
   float *atty;                      /* [BT x C] heads' outputs side by side, before proj */
   float *res1;                      /* [BT x C] residual stream after the attention */
   float *ln2, *ln2_mean, *ln2_rstd; /* [BT x C], [BT], [BT] */
-  float *fch, *fch_gelu;            /* [BT x 4C] before and after the GELU */
-  float *res2;                      /* [BT x C] residual stream after the MLP: the block output */
+  float *fch, *fch_gelu; /* [BT x 4C] gelu'(fc output) (written by the GELU over its input) and
+                            gelu(fc output) */
+  float *res2;           /* [BT x C] residual stream after the MLP: the block output */
 } gpt_acts;
 
 typedef struct gpt {
@@ -91,14 +99,14 @@ typedef struct gpt {
   float *lnf, *lnf_mean, *lnf_rstd; /* [BT x C], [BT], [BT] */
   float *logits;                    /* [BT x V] */
   /* backward scratch, reused by every block */
-  float *dlogits;       /* [BT x V] */
-  float *dres;          /* [BT x C] gradient of the residual stream at the current depth */
-  float *dln;           /* [BT x C] gradient of a LayerNorm output */
-  float *datty;         /* [BT x C] */
-  float *dqkv;          /* [BT x 3C] */
-  float *dfch;          /* [BT x 4C] gradient of the MLP hidden layer, after then before the GELU */
-  float *datt;          /* [T x T] attention-score gradient of one (b, h) */
-  float *arena;         /* owns every activation above */
+  float *dlogits; /* [BT x V] */
+  float *dres;    /* [BT x C] gradient of the residual stream at the current depth */
+  float *dln;     /* [BT x C] gradient of a LayerNorm output */
+  float *datty;   /* [BT x C] */
+  float *dqkv;    /* [BT x 3C] */
+  float *dfch;    /* [BT x 4C] gradient of the MLP hidden layer, after then before the GELU */
+  float *datt;  /* attention scratch (sl_gpt_attention_scratch_floats): score rows of one (b, h) */
+  float *arena; /* owns every activation above */
   int32_t *last_tokens; /* [B x (T+1)] the last forward's batch, which backward must repeat */
   int last_B;           /* rows of the last forward (0: none yet) */
 } gpt;
@@ -134,10 +142,87 @@ static int gpt_embed_backward(float *dwte, float *dwpe, const float *dx, const i
 
 /* ---------------------------------------------------------------- LayerNorm */
 
+/* The fast pair: float, two passes (mean, then the centred variance, so a large common offset
+ * costs no precision), sums in SL_LANES lanes so that every loop vectorises. */
+SL_VEC int sl_layernorm_forward(float *out, float *mean, float *rstd, const float *x,
+                                const float *g, const float *b, size_t n, size_t C) {
+  const float invc = 1.0f / (float)C;
+  for (size_t r = 0; r < n; r++) {
+    const float *xr = x + r * C;
+    float acc[SL_LANES] = {0};
+    size_t c = 0;
+    for (; c + SL_LANES <= C; c += SL_LANES)
+      for (size_t l = 0; l < SL_LANES; l++)
+        acc[l] += xr[c + l];
+    float s = 0.0f;
+    for (; c < C; c++)
+      s += xr[c];
+    for (size_t l = 0; l < SL_LANES; l++)
+      s += acc[l];
+    const float m = s * invc;
+    float vac[SL_LANES] = {0};
+    for (c = 0; c + SL_LANES <= C; c += SL_LANES)
+      for (size_t l = 0; l < SL_LANES; l++)
+        vac[l] += (xr[c + l] - m) * (xr[c + l] - m);
+    float v = 0.0f;
+    for (; c < C; c++)
+      v += (xr[c] - m) * (xr[c] - m);
+    for (size_t l = 0; l < SL_LANES; l++)
+      v += vac[l];
+    const float rs = 1.0f / sqrtf(v * invc + GPT_LN_EPS);
+    float *o = out + r * C;
+    for (c = 0; c < C; c++)
+      o[c] = (xr[c] - m) * rs * g[c] + b[c];
+    mean[r] = m;
+    rstd[r] = rs;
+  }
+  return SL_OK;
+}
+
+SL_VEC int sl_layernorm_backward(float *restrict dx, float *restrict dg, float *restrict db,
+                                 const float *restrict dout, const float *restrict x,
+                                 const float *restrict g, const float *restrict mean,
+                                 const float *restrict rstd, size_t n, size_t C) {
+  /* forward: o[c] = (xr[c] - m) * rs * g[c] + b[c]; see the naive kernel below */
+  const float invc = 1.0f / (float)C;
+  for (size_t r = 0; r < n; r++) {
+    const float *xr = x + r * C, *dr = dout + r * C;
+    const float m = mean[r], rs = rstd[r];
+    float a1[SL_LANES] = {0}, a2[SL_LANES] = {0};
+    size_t c = 0;
+    for (; c + SL_LANES <= C; c += SL_LANES)
+      for (size_t l = 0; l < SL_LANES; l++) {
+        const float xhat = (xr[c + l] - m) * rs, dxhat = dr[c + l] * g[c + l];
+        a1[l] += dxhat;
+        a2[l] += dxhat * xhat;
+      }
+    float s1 = 0.0f, s2 = 0.0f;
+    for (; c < C; c++) {
+      const float xhat = (xr[c] - m) * rs, dxhat = dr[c] * g[c];
+      s1 += dxhat;
+      s2 += dxhat * xhat;
+    }
+    for (size_t l = 0; l < SL_LANES; l++) {
+      s1 += a1[l];
+      s2 += a2[l];
+    }
+    const float m1 = s1 * invc, m2 = s2 * invc;
+    float *dxr = dx + r * C;
+    for (c = 0; c < C; c++) {
+      const float xhat = (xr[c] - m) * rs, dxhat = dr[c] * g[c];
+      dg[c] += dr[c] * xhat;
+      db[c] += dr[c];
+      dxr[c] += rs * (dxhat - m1 - xhat * m2);
+    }
+  }
+  return SL_OK;
+}
+
+/* The references: statistics in double, as the contract in model_impl.h reads. */
 /* out = (x - mean) * rstd * g + b per row, rstd = 1 / sqrt(var + eps), var biased (as torch).
  * Statistics in double: rows can carry a large common offset from the residual stream. */
-static int gpt_layernorm_forward(float *out, float *mean, float *rstd, const float *x,
-                                 const float *g, const float *b, size_t n, size_t C) {
+int sl_layernorm_forward_naive(float *out, float *mean, float *rstd, const float *x, const float *g,
+                               const float *b, size_t n, size_t C) {
   for (size_t r = 0; r < n; r++) {
     const float *xr = x + r * C;
     double s = 0.0;
@@ -158,9 +243,9 @@ static int gpt_layernorm_forward(float *out, float *mean, float *rstd, const flo
   return SL_OK;
 }
 
-static int gpt_layernorm_backward(float *dx, float *dg, float *db, const float *dout,
-                                  const float *x, const float *g, const float *mean,
-                                  const float *rstd, size_t n, size_t C) {
+int sl_layernorm_backward_naive(float *dx, float *dg, float *db, const float *dout, const float *x,
+                                const float *g, const float *mean, const float *rstd, size_t n,
+                                size_t C) {
   /* forward: o[c] = (xr[c] - m) * rs * g[c] + b[c]
    * With xhat = (x - m) rs and dxhat = dout g, the mean and rstd depend on every x of the row:
    *   dx = rs (dxhat - mean(dxhat) - xhat mean(dxhat xhat)). Accumulates into dx, dg, db. */
@@ -192,23 +277,38 @@ static int gpt_layernorm_backward(float *dx, float *dg, float *db, const float *
 #define GPT_GELU_K 0.7978845608028654f
 #define GPT_GELU_A 0.044715f
 
-static int gpt_gelu_forward(float *out, const float *x, size_t n) {
+/* Written as x sigmoid(2u), since (1 + tanh u) / 2 = sigmoid(2u): one exp and one division. The
+ * forward also leaves the derivative in place of its input, which nothing else reads, so the
+ * backward is a product:
+ *   gelu'(x) = s + x s (1 - s) z',  s = sigmoid(z) = 1 / (1 + e^-z), z = 2k (x + a x^3),
+ *   z' = 2k (1 + 3a x^2). */
+SL_VEC int sl_gelu_forward(float *restrict out, float *xd, size_t n) {
   for (size_t i = 0; i < n; i++) {
-    const float u = GPT_GELU_K * (x[i] + GPT_GELU_A * x[i] * x[i] * x[i]);
-    out[i] = 0.5f * x[i] * (1.0f + sl_tanhf_fast(u));
+    const float x = xd[i];
+    const float z = 2.0f * GPT_GELU_K * (x + GPT_GELU_A * x * x * x);
+    const float e = sl_expf_fast(-z), sg = 1.0f / (1.0f + e);
+    const float dz = 2.0f * GPT_GELU_K * (1.0f + 3.0f * GPT_GELU_A * x * x);
+    out[i] = x * sg;
+    xd[i] = sg + x * sg * (e * sg) * dz; /* 1 - s = e s, without the cancellation near s = 1 */
   }
   return SL_OK;
 }
 
-static int gpt_gelu_backward(float *dx, const float *dout, const float *x, size_t n) {
-  /* forward: out[i] = 0.5f * x[i] * (1.0f + tanhf(u)), u = k (x + a x^3)
-   *   d/dx = (1 + tanh u) / 2 + x/2 (1 - tanh^2 u) k (1 + 3 a x^2). dx may alias dout. */
+int sl_gelu_forward_naive(float *out, float *xd, size_t n) {
   for (size_t i = 0; i < n; i++) {
-    const float xi = x[i];
-    const float th = sl_tanhf_fast(GPT_GELU_K * (xi + GPT_GELU_A * xi * xi * xi));
-    const float du = GPT_GELU_K * (1.0f + 3.0f * GPT_GELU_A * xi * xi);
-    dx[i] = dout[i] * (0.5f * (1.0f + th) + 0.5f * xi * (1.0f - th * th) * du);
+    const double x = xd[i], k = GPT_GELU_K, a = GPT_GELU_A;
+    const double th = tanh(k * (x + a * x * x * x));
+    out[i] = (float)(0.5 * x * (1.0 + th));
+    /* d/dx of the line above */
+    xd[i] = (float)(0.5 * (1.0 + th) + 0.5 * x * (1.0 - th * th) * k * (1.0 + 3.0 * a * x * x));
   }
+  return SL_OK;
+}
+
+SL_VEC int sl_gelu_backward(float *restrict d, const float *restrict dgelu, size_t n) {
+  /* forward: out = gelu(x), dgelu = gelu'(x); d: d out in, d x out */
+  for (size_t i = 0; i < n; i++)
+    d[i] *= dgelu[i];
   return SL_OK;
 }
 
@@ -395,6 +495,276 @@ int sl_gpt_attention_backward_naive(float *dqkv, float *scratch, const float *dy
   return SL_OK;
 }
 
+/* ---------------------------------------------------------------- attention, vector kernels
+ * For head sizes that are a multiple of 8, the per-(b, h) matmuls are too small for sgemm to run
+ * near its rate (64 x 64 x 32 at T = 64, hs = 32: the packing dominates), and half of each square
+ * is masked. These kernels work on rows of 8-float vectors (GCC's vector extension: AVX in the
+ * x86-64-v3 clone, pairs of SSE registers otherwise), four query rows at a time so that each load
+ * of a key or value row feeds four FMAs, and stop at the causal edge (the last row of each block
+ * of four), so they do about half the flops of the full square. */
+typedef float attn_v8 __attribute__((vector_size(32)));
+/* Helpers are forced inline so that they are compiled inside each SL_VEC clone (a helper left out
+ * of line would be built for the baseline target only). */
+#define ATTN_INLINE inline __attribute__((always_inline))
+/* An unaligned, aliasing view of 8 floats, so that rows at any offset load and store as vectors
+ * (macros rather than functions: a function taking or returning a 32-byte vector has an ABI that
+ * differs with and without AVX, which GCC warns about). */
+typedef float attn_v8u __attribute__((vector_size(32), aligned(4), may_alias));
+#define v8_load(p) (*(const attn_v8u *)(p))
+#define v8_store(p, v) (*(attn_v8u *)(p) = (v))
+
+static ATTN_INLINE size_t round8(size_t n) {
+  return (n + 7) & ~(size_t)7;
+}
+
+/* Floats of scratch the vector kernels need: kT or vT [hs x Tp], three [T x Tp] score-sized
+ * buffers and five rows; Tp = T rounded up to 8. Covers the BLAS backward's [T x T] too. */
+size_t sl_gpt_attention_scratch_floats(size_t T, size_t hs) {
+  const size_t Tp = round8(T);
+  return hs * Tp + 3 * T * Tp + 5 * Tp;
+}
+
+/* out[r][j] = sum_d a[r][d] bt[d][j] for R = 4 rows r (row strides lda, ldo), j < J (J a multiple
+ * of 8, bt [D x ldb]). Two 8-column chunks at a time where there are two: each broadcast of a[r][d]
+ * then feeds two FMAs (8 accumulators), which keeps the loads per FMA down. */
+static ATTN_INLINE void attn_abt4(float *out, size_t ldo, const float *a, size_t lda,
+                                  const float *bt, size_t ldb, size_t D, size_t J) {
+  size_t j = 0;
+  for (; j + 16 <= J; j += 16) {
+    attn_v8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0}, e0 = {0}, e1 = {0}, e2 = {0}, e3 = {0};
+    for (size_t d = 0; d < D; d++) {
+      const attn_v8 bv = v8_load(bt + d * ldb + j), bw = v8_load(bt + d * ldb + j + 8);
+      const float a0 = a[d], a1 = a[lda + d], a2 = a[2 * lda + d], a3 = a[3 * lda + d];
+      c0 += a0 * bv, e0 += a0 * bw;
+      c1 += a1 * bv, e1 += a1 * bw;
+      c2 += a2 * bv, e2 += a2 * bw;
+      c3 += a3 * bv, e3 += a3 * bw;
+    }
+    v8_store(out + j, c0), v8_store(out + j + 8, e0);
+    v8_store(out + ldo + j, c1), v8_store(out + ldo + j + 8, e1);
+    v8_store(out + 2 * ldo + j, c2), v8_store(out + 2 * ldo + j + 8, e2);
+    v8_store(out + 3 * ldo + j, c3), v8_store(out + 3 * ldo + j + 8, e3);
+  }
+  for (; j < J; j += 8) {
+    attn_v8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0};
+    for (size_t d = 0; d < D; d++) {
+      const attn_v8 bv = v8_load(bt + d * ldb + j);
+      c0 += a[d] * bv;
+      c1 += a[lda + d] * bv;
+      c2 += a[2 * lda + d] * bv;
+      c3 += a[3 * lda + d] * bv;
+    }
+    v8_store(out + j, c0);
+    v8_store(out + ldo + j, c1);
+    v8_store(out + 2 * ldo + j, c2);
+    v8_store(out + 3 * ldo + j, c3);
+  }
+}
+static ATTN_INLINE void attn_abt1(float *out, const float *a, const float *bt, size_t ldb, size_t D,
+                                  size_t J) {
+  for (size_t j = 0; j < J; j += 8) {
+    attn_v8 c0 = {0};
+    for (size_t d = 0; d < D; d++)
+      c0 += a[d] * v8_load(bt + d * ldb + j);
+    v8_store(out + j, c0);
+  }
+}
+
+/* out[r][:D] (+)= sum_{j0 <= j < j1} a[r][j] x[j][:D] for R = 4 rows (x rows at stride ldx, D a
+ * multiple of 8); acc = 1 adds to out, 0 overwrites it. Two 8-float chunks of D at a time where
+ * there are two, as in attn_abt4. */
+static ATTN_INLINE void attn_ax4(float *out, size_t ldo, const float *a, size_t lda, const float *x,
+                                 size_t ldx, size_t j0, size_t j1, size_t D, int acc) {
+  size_t d = 0;
+  for (; d + 16 <= D; d += 16) {
+    attn_v8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0}, e0 = {0}, e1 = {0}, e2 = {0}, e3 = {0};
+    for (size_t j = j0; j < j1; j++) {
+      const attn_v8 xv = v8_load(x + j * ldx + d), xw = v8_load(x + j * ldx + d + 8);
+      const float a0 = a[j], a1 = a[lda + j], a2 = a[2 * lda + j], a3 = a[3 * lda + j];
+      c0 += a0 * xv, e0 += a0 * xw;
+      c1 += a1 * xv, e1 += a1 * xw;
+      c2 += a2 * xv, e2 += a2 * xw;
+      c3 += a3 * xv, e3 += a3 * xw;
+    }
+    if (acc) {
+      c0 += v8_load(out + d), e0 += v8_load(out + d + 8);
+      c1 += v8_load(out + ldo + d), e1 += v8_load(out + ldo + d + 8);
+      c2 += v8_load(out + 2 * ldo + d), e2 += v8_load(out + 2 * ldo + d + 8);
+      c3 += v8_load(out + 3 * ldo + d), e3 += v8_load(out + 3 * ldo + d + 8);
+    }
+    v8_store(out + d, c0), v8_store(out + d + 8, e0);
+    v8_store(out + ldo + d, c1), v8_store(out + ldo + d + 8, e1);
+    v8_store(out + 2 * ldo + d, c2), v8_store(out + 2 * ldo + d + 8, e2);
+    v8_store(out + 3 * ldo + d, c3), v8_store(out + 3 * ldo + d + 8, e3);
+  }
+  for (; d < D; d += 8) {
+    attn_v8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0};
+    for (size_t j = j0; j < j1; j++) {
+      const attn_v8 xv = v8_load(x + j * ldx + d);
+      c0 += a[j] * xv;
+      c1 += a[lda + j] * xv;
+      c2 += a[2 * lda + j] * xv;
+      c3 += a[3 * lda + j] * xv;
+    }
+    if (acc) {
+      c0 += v8_load(out + d);
+      c1 += v8_load(out + ldo + d);
+      c2 += v8_load(out + 2 * ldo + d);
+      c3 += v8_load(out + 3 * ldo + d);
+    }
+    v8_store(out + d, c0);
+    v8_store(out + ldo + d, c1);
+    v8_store(out + 2 * ldo + d, c2);
+    v8_store(out + 3 * ldo + d, c3);
+  }
+}
+static ATTN_INLINE void attn_ax1(float *out, const float *a, const float *x, size_t ldx, size_t j0,
+                                 size_t j1, size_t D, int acc) {
+  for (size_t d = 0; d < D; d += 8) {
+    attn_v8 c0 = {0};
+    for (size_t j = j0; j < j1; j++)
+      c0 += a[j] * v8_load(x + j * ldx + d);
+    if (acc) c0 += v8_load(out + d);
+    v8_store(out + d, c0);
+  }
+}
+
+/* dst[d][j] = src[j][d] for j < T, d < D (src rows at stride lds); columns T..Tp-1 zero. */
+static ATTN_INLINE void attn_transpose(float *dst, const float *src, size_t lds, size_t T,
+                                       size_t D) {
+  const size_t Tp = round8(T);
+  for (size_t d = 0; d < D; d++) {
+    for (size_t j = 0; j < T; j++)
+      dst[d * Tp + j] = src[j * lds + d];
+    for (size_t j = T; j < Tp; j++)
+      dst[d * Tp + j] = 0.0f;
+  }
+}
+
+/* p[0..T) = softmax over j <= i of scale * s[j], 0 above. s has round8(i + 1) finite entries,
+ * those past i (future keys) masked here; 8 lanes with selects, so the loops vectorise. e is
+ * scratch of round8(i + 1) floats. */
+static ATTN_INLINE void attn_softmax_row(float *restrict p, const float *restrict s,
+                                         float *restrict e, size_t i, size_t T, float scale) {
+  const size_t J = round8(i + 1);
+  float mx[8];
+  for (size_t l = 0; l < 8; l++)
+    mx[l] = s[0];
+  for (size_t j = 0; j < J; j += 8)
+    for (size_t l = 0; l < 8; l++)
+      mx[l] = j + l <= i && s[j + l] > mx[l] ? s[j + l] : mx[l];
+  float m = mx[0];
+  for (size_t l = 1; l < 8; l++)
+    m = mx[l] > m ? mx[l] : m;
+  float sm[8] = {0};
+  for (size_t j = 0; j < J; j += 8)
+    for (size_t l = 0; l < 8; l++) {
+      const float v = sl_expf_fast(scale * (s[j + l] - m));
+      e[j + l] = j + l <= i ? v : 0.0f;
+      sm[l] += e[j + l];
+    }
+  float sum = 0.0f;
+  for (size_t l = 0; l < 8; l++)
+    sum += sm[l];
+  const float inv = 1.0f / sum;
+  const size_t jend = J < T ? J : T;
+  for (size_t j = 0; j < jend; j++)
+    p[j] = e[j] * inv;
+  for (size_t j = jend; j < T; j++)
+    p[j] = 0.0f;
+}
+
+SL_VEC int sl_gpt_attention_forward_vec(float *y, float *att, float *scratch, const float *qkv,
+                                        size_t B, size_t T, size_t C, size_t NH) {
+  SL_CALL(attn_dims(T, C, NH));
+  const size_t hs = C / NH, C3 = 3 * C, Tp = round8(T);
+  SL_CHECK(hs % 8 == 0, SL_ERR_ARG, "vector attention needs a head size that is a multiple of 8");
+  const float scale = 1.0f / sqrtf((float)hs);
+  float *kt = scratch, *srow = scratch + hs * Tp, *e = srow + 4 * Tp; /* [hs|4|1 x Tp] */
+  for (size_t b = 0; b < B; b++)
+    for (size_t h = 0; h < NH; h++) {
+      const float *q = qkv + b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
+      float *p = att + (b * NH + h) * T * T, *yh = y + b * T * C + h * hs;
+      attn_transpose(kt, k, C3, T, hs);
+      size_t i0 = 0;
+      for (; i0 + 4 <= T; i0 += 4) { /* S = Q K^T up to the causal edge, softmax, Y = P V */
+        attn_abt4(srow, Tp, q + i0 * C3, C3, kt, Tp, hs, round8(i0 + 4));
+        for (size_t r = 0; r < 4; r++)
+          attn_softmax_row(p + (i0 + r) * T, srow + r * Tp, e, i0 + r, T, scale);
+        attn_ax4(yh + i0 * C, C, p + i0 * T, T, v, C3, 0, i0 + 4, hs, 0);
+      }
+      for (; i0 < T; i0++) {
+        attn_abt1(srow, q + i0 * C3, kt, Tp, hs, round8(i0 + 1));
+        attn_softmax_row(p + i0 * T, srow, e, i0, T, scale);
+        attn_ax1(yh + i0 * C, p + i0 * T, v, C3, 0, i0 + 1, hs, 0);
+      }
+    }
+  return SL_OK;
+}
+
+/* Accumulates into dqkv, as the BLAS and naive kernels do. */
+SL_VEC int sl_gpt_attention_backward_vec(float *dqkv, float *scratch, const float *dy,
+                                         const float *att, const float *qkv, size_t B, size_t T,
+                                         size_t C, size_t NH) {
+  SL_CALL(attn_dims(T, C, NH));
+  const size_t hs = C / NH, C3 = 3 * C, Tp = round8(T);
+  SL_CHECK(hs % 8 == 0, SL_ERR_ARG, "vector attention needs a head size that is a multiple of 8");
+  const float scale = 1.0f / sqrtf((float)hs);
+  /* vT [hs x Tp]; dS [T x Tp]; P^T and dS^T [T x Tp] */
+  float *vt = scratch, *ds = vt + hs * Tp, *pt = ds + T * Tp, *dst = pt + T * Tp;
+  for (size_t b = 0; b < B; b++)
+    for (size_t h = 0; h < NH; h++) {
+      const float *q = qkv + b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
+      float *dq = dqkv + b * T * C3 + h * hs, *dk = dq + C, *dv = dq + 2 * C;
+      const float *p = att + (b * NH + h) * T * T, *dyh = dy + b * T * C + h * hs;
+      attn_transpose(vt, v, C3, T, hs);
+      /* forward: Y = P V  ->  dP = dY V^T (below the causal edge) */
+      size_t i0 = 0;
+      for (; i0 + 4 <= T; i0 += 4)
+        attn_abt4(ds + i0 * Tp, Tp, dyh + i0 * C, C, vt, Tp, hs, round8(i0 + 4));
+      for (; i0 < T; i0++)
+        attn_abt1(ds + i0 * Tp, dyh + i0 * C, vt, Tp, hs, round8(i0 + 1));
+      /* forward: P = softmax_{j <= i}(scale S)  ->  dS = scale P (dP - sum_j P dP), 0 above */
+      for (size_t i = 0; i < T; i++) {
+        const float *pr = p + i * T;
+        float *dr = ds + i * Tp;
+        const size_t J = round8(i + 1) < T ? round8(i + 1) : T; /* P is 0 in (i, J) */
+        float dl[8] = {0};
+        size_t j = 0;
+        for (; j + 8 <= J; j += 8)
+          for (size_t l = 0; l < 8; l++)
+            dl[l] += pr[j + l] * dr[j + l];
+        float dot = 0.0f;
+        for (; j < J; j++)
+          dot += pr[j] * dr[j];
+        for (size_t l = 0; l < 8; l++)
+          dot += dl[l];
+        for (j = 0; j < J; j++)
+          dr[j] = scale * pr[j] * (dr[j] - dot);
+        for (; j < Tp; j++)
+          dr[j] = 0.0f;
+      }
+      for (size_t i = 0; i < T; i++)
+        for (size_t j = 0; j < T; j++) {
+          pt[j * Tp + i] = p[i * T + j];
+          dst[j * Tp + i] = ds[i * Tp + j];
+        }
+      /* forward: S = Q K^T  ->  dQ += dS K (rows j <= i), dK += dS^T Q (rows i >= j);
+       * forward: Y = P V  ->  dV += P^T dY (rows i >= j) */
+      for (i0 = 0; i0 + 4 <= T; i0 += 4) {
+        attn_ax4(dq + i0 * C3, C3, ds + i0 * Tp, Tp, k, C3, 0, i0 + 4, hs, 1);
+        attn_ax4(dk + i0 * C3, C3, dst + i0 * Tp, Tp, q, C3, i0, T, hs, 1);
+        attn_ax4(dv + i0 * C3, C3, pt + i0 * Tp, Tp, dyh, C, i0, T, hs, 1);
+      }
+      for (; i0 < T; i0++) {
+        attn_ax1(dq + i0 * C3, ds + i0 * Tp, k, C3, 0, i0 + 1, hs, 1);
+        attn_ax1(dk + i0 * C3, dst + i0 * Tp, q, C3, i0, T, hs, 1);
+        attn_ax1(dv + i0 * C3, pt + i0 * Tp, dyh, C, i0, T, hs, 1);
+      }
+    }
+  return SL_OK;
+}
+
 /* ---------------------------------------------------------------- shape */
 
 static size_t gpt_param_count(const sl_model_spec *s, size_t *no_embed) {
@@ -570,8 +940,9 @@ static void gpt_teardown(sl_model *m) {
 static size_t gpt_arena_floats(size_t B, size_t T, size_t C, size_t L, size_t NH, size_t V) {
   const size_t BT = B * T;
   const size_t per_block = 16 * BT * C + 4 * BT + B * NH * T * T;
-  return L * per_block + 2 * BT * C + 2 * BT + BT * V             /* forward */
-         + BT * V + 3 * BT * C + 3 * BT * C + 4 * BT * C + T * T; /* backward */
+  return L * per_block + 2 * BT * C + 2 * BT + BT * V /* forward */
+         + BT * V + 3 * BT * C + 3 * BT * C + 4 * BT * C +
+         sl_gpt_attention_scratch_floats(T, C / NH); /* backward */
 }
 
 static int gpt_setup(sl_model *m) {
@@ -650,7 +1021,7 @@ static int gpt_setup(sl_model *m) {
   p->datty = gpt_carve(&cur, BT * C);
   p->dqkv = gpt_carve(&cur, BT * 3 * C);
   p->dfch = gpt_carve(&cur, BT * 4 * C);
-  p->datt = gpt_carve(&cur, T * T);
+  p->datt = gpt_carve(&cur, sl_gpt_attention_scratch_floats(T, C / NH));
   SL_CHECK((size_t)(cur - p->arena) == total, SL_ERR_INTERNAL, "GPT arena carved %zu of %zu floats",
            (size_t)(cur - p->arena), total);
   m->targets_per_row = (int)T;
@@ -698,22 +1069,24 @@ static int gpt_forward(sl_model *m, const int32_t *tokens, int B_, float *loss) 
   for (size_t l = 0; l < p->L; l++) {
     const gpt_block *k = &w->block[l];
     gpt_acts *a = &p->acts[l];
-    SL_CALL(
-        gpt_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, res, k->ln1_g, k->ln1_b, BT, C));
+    SL_CALL(sl_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, res, k->ln1_g, k->ln1_b, BT, C));
     SL_CALL(sl_matmul_forward(a->qkv, a->ln1, k->qkv_w, k->qkv_b, BT, C, 3 * C, SL_W_OUT_IN));
-    SL_CALL(sl_gpt_attention_forward(a->atty, a->att, a->qkv, B, T, C, NH));
+    if ((C / NH) % 8 == 0)
+      SL_CALL(sl_gpt_attention_forward_vec(a->atty, a->att, p->datt, a->qkv, B, T, C, NH));
+    else
+      SL_CALL(sl_gpt_attention_forward(a->atty, a->att, a->qkv, B, T, C, NH));
     SL_CALL(sl_matmul_forward(a->res1, a->atty, k->proj_w, k->proj_b, BT, C, C, SL_W_OUT_IN));
     SL_CALL(gpt_residual_forward(a->res1, res, BT * C));
-    SL_CALL(gpt_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res1, k->ln2_g, k->ln2_b, BT,
-                                  C));
+    SL_CALL(
+        sl_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res1, k->ln2_g, k->ln2_b, BT, C));
     SL_CALL(sl_matmul_forward(a->fch, a->ln2, k->fc_w, k->fc_b, BT, C, 4 * C, SL_W_OUT_IN));
-    SL_CALL(gpt_gelu_forward(a->fch_gelu, a->fch, BT * 4 * C));
+    SL_CALL(sl_gelu_forward(a->fch_gelu, a->fch, BT * 4 * C));
     SL_CALL(sl_matmul_forward(a->res2, a->fch_gelu, k->fcproj_w, k->fcproj_b, BT, 4 * C, C,
                               SL_W_OUT_IN));
     SL_CALL(gpt_residual_forward(a->res2, a->res1, BT * C));
     res = a->res2;
   }
-  SL_CALL(gpt_layernorm_forward(p->lnf, p->lnf_mean, p->lnf_rstd, res, w->lnf_g, w->lnf_b, BT, C));
+  SL_CALL(sl_layernorm_forward(p->lnf, p->lnf_mean, p->lnf_rstd, res, w->lnf_g, w->lnf_b, BT, C));
   SL_CALL(sl_matmul_forward(p->logits, p->lnf, w->head_w, NULL, BT, C, V, SL_W_OUT_IN));
   double l = 0.0;
   SL_CALL(sl_xent_forward(m->probs, &l, p->logits, tokens + 1, B, T, T + 1, V));
@@ -732,56 +1105,57 @@ static int gpt_backward(sl_model *m, const int32_t *tokens, int B_) {
            "forward on the same tokens first",
            B_, p->last_B);
   const gpt_views *w = &p->w, *g = &p->g;
-  /* Every backward kernel accumulates, so each gradient buffer starts from zero. */
+  /* The parameter gradients accumulate, so they start from zero; so does dres, which every
+   * LayerNorm adds into (the residual stream's gradient). An activation gradient with a single
+   * producer is overwritten by it (sl_matmul_backward_set) instead. */
   memset(m->grads, 0, m->n_params * sizeof *m->grads);
   const size_t nc = BT * C * sizeof(float);
-  memset(p->dln, 0, nc);
   memset(p->dres, 0, nc);
 
   /* forward: sl_xent_forward(m->probs, &l, p->logits, tokens + 1, B, T, T + 1, V) */
   SL_CALL(sl_xent_backward(p->dlogits, m->probs, tokens + 1, B, T, T + 1, V));
   /* forward: sl_matmul_forward(p->logits, p->lnf, w->head_w, NULL, ...); tied: into dwte */
-  SL_CALL(sl_matmul_backward(p->dln, g->head_w, NULL, p->dlogits, p->lnf, w->head_w, BT, C, V,
-                             SL_W_OUT_IN));
+  SL_CALL(sl_matmul_backward_set(p->dln, g->head_w, NULL, p->dlogits, p->lnf, w->head_w, BT, C, V,
+                                 SL_W_OUT_IN));
   const float *res = p->L > 0 ? p->acts[p->L - 1].res2 : p->x0;
-  SL_CALL(gpt_layernorm_backward(p->dres, g->lnf_g, g->lnf_b, p->dln, res, w->lnf_g, p->lnf_mean,
-                                 p->lnf_rstd, BT, C));
+  SL_CALL(sl_layernorm_backward(p->dres, g->lnf_g, g->lnf_b, p->dln, res, w->lnf_g, p->lnf_mean,
+                                p->lnf_rstd, BT, C));
   for (size_t l = p->L; l-- > 0;) {
     const gpt_block *k = &w->block[l], *dk = &g->block[l];
     const gpt_acts *a = &p->acts[l];
     const float *res_in = l > 0 ? p->acts[l - 1].res2 : p->x0;
     /* dres holds d res2. forward: gpt_residual_forward(a->res2, a->res1, ...) passes it to both
      * the fcproj output and res1 unchanged. */
-    memset(p->dfch, 0, 4 * nc);
     /* forward: sl_matmul_forward(a->res2, a->fch_gelu, k->fcproj_w, k->fcproj_b, ...) */
-    SL_CALL(sl_matmul_backward(p->dfch, dk->fcproj_w, dk->fcproj_b, p->dres, a->fch_gelu,
-                               k->fcproj_w, BT, 4 * C, C, SL_W_OUT_IN));
-    /* forward: gpt_gelu_forward(a->fch_gelu, a->fch, BT * 4 * C) */
-    SL_CALL(gpt_gelu_backward(p->dfch, p->dfch, a->fch, BT * 4 * C));
+    SL_CALL(sl_matmul_backward_set(p->dfch, dk->fcproj_w, dk->fcproj_b, p->dres, a->fch_gelu,
+                                   k->fcproj_w, BT, 4 * C, C, SL_W_OUT_IN));
+    /* forward: sl_gelu_forward(a->fch_gelu, a->fch, BT * 4 * C), which left gelu' in a->fch */
+    SL_CALL(sl_gelu_backward(p->dfch, a->fch, BT * 4 * C));
     /* forward: sl_matmul_forward(a->fch, a->ln2, k->fc_w, k->fc_b, BT, C, 4 * C, ...) */
-    memset(p->dln, 0, nc);
-    SL_CALL(sl_matmul_backward(p->dln, dk->fc_w, dk->fc_b, p->dfch, a->ln2, k->fc_w, BT, C, 4 * C,
-                               SL_W_OUT_IN));
-    /* forward: gpt_layernorm_forward(a->ln2, ..., a->res1, k->ln2_g, k->ln2_b, BT, C); adds the
+    SL_CALL(sl_matmul_backward_set(p->dln, dk->fc_w, dk->fc_b, p->dfch, a->ln2, k->fc_w, BT, C,
+                                   4 * C, SL_W_OUT_IN));
+    /* forward: sl_layernorm_forward(a->ln2, ..., a->res1, k->ln2_g, k->ln2_b, BT, C); adds the
      * MLP branch's share to dres, which becomes d res1 */
-    SL_CALL(gpt_layernorm_backward(p->dres, dk->ln2_g, dk->ln2_b, p->dln, a->res1, k->ln2_g,
-                                   a->ln2_mean, a->ln2_rstd, BT, C));
+    SL_CALL(sl_layernorm_backward(p->dres, dk->ln2_g, dk->ln2_b, p->dln, a->res1, k->ln2_g,
+                                  a->ln2_mean, a->ln2_rstd, BT, C));
     /* forward: gpt_residual_forward(a->res1, res, ...): d res1 reaches the proj output as is.
      * forward: sl_matmul_forward(a->res1, a->atty, k->proj_w, k->proj_b, BT, C, C, ...) */
-    memset(p->datty, 0, nc);
-    SL_CALL(sl_matmul_backward(p->datty, dk->proj_w, dk->proj_b, p->dres, a->atty, k->proj_w, BT, C,
-                               C, SL_W_OUT_IN));
+    SL_CALL(sl_matmul_backward_set(p->datty, dk->proj_w, dk->proj_b, p->dres, a->atty, k->proj_w,
+                                   BT, C, C, SL_W_OUT_IN));
     /* forward: sl_gpt_attention_forward(a->atty, a->att, a->qkv, B, T, C, NH) */
     memset(p->dqkv, 0, 3 * nc);
-    SL_CALL(sl_gpt_attention_backward(p->dqkv, p->datt, p->datty, a->att, a->qkv, B, T, C, NH));
+    if ((C / NH) % 8 == 0)
+      SL_CALL(
+          sl_gpt_attention_backward_vec(p->dqkv, p->datt, p->datty, a->att, a->qkv, B, T, C, NH));
+    else
+      SL_CALL(sl_gpt_attention_backward(p->dqkv, p->datt, p->datty, a->att, a->qkv, B, T, C, NH));
     /* forward: sl_matmul_forward(a->qkv, a->ln1, k->qkv_w, k->qkv_b, BT, C, 3 * C, ...) */
-    memset(p->dln, 0, nc);
-    SL_CALL(sl_matmul_backward(p->dln, dk->qkv_w, dk->qkv_b, p->dqkv, a->ln1, k->qkv_w, BT, C,
-                               3 * C, SL_W_OUT_IN));
-    /* forward: gpt_layernorm_forward(a->ln1, ..., res, k->ln1_g, k->ln1_b, BT, C); dres becomes
+    SL_CALL(sl_matmul_backward_set(p->dln, dk->qkv_w, dk->qkv_b, p->dqkv, a->ln1, k->qkv_w, BT, C,
+                                   3 * C, SL_W_OUT_IN));
+    /* forward: sl_layernorm_forward(a->ln1, ..., res, k->ln1_g, k->ln1_b, BT, C); dres becomes
      * d res_in, the gradient of the previous block's output */
-    SL_CALL(gpt_layernorm_backward(p->dres, dk->ln1_g, dk->ln1_b, p->dln, res_in, k->ln1_g,
-                                   a->ln1_mean, a->ln1_rstd, BT, C));
+    SL_CALL(sl_layernorm_backward(p->dres, dk->ln1_g, dk->ln1_b, p->dln, res_in, k->ln1_g,
+                                  a->ln1_mean, a->ln1_rstd, BT, C));
   }
   /* forward: gpt_embed_forward(p->x0, tokens, w->wte, w->wpe, B, T, C) */
   SL_CALL(gpt_embed_backward(g->wte, g->wpe, p->dres, tokens, B, T, C));

@@ -61,13 +61,13 @@ int sl_mlp_embed_backward(float *demb, const float *dx, const int32_t *tokens, s
   return SL_OK;
 }
 
-int sl_tanh_forward(float *out, const float *inp, size_t n) {
+SL_VEC int sl_tanh_forward(float *out, const float *inp, size_t n) {
   for (size_t i = 0; i < n; i++)
     out[i] = sl_tanhf_fast(inp[i]);
   return SL_OK;
 }
 
-int sl_tanh_backward(float *dinp, const float *dout, const float *out, size_t n) {
+SL_VEC int sl_tanh_backward(float *dinp, const float *dout, const float *out, size_t n) {
   /* forward: out[i] = tanhf(inp[i]);  tanh' = 1 - tanh^2, read from the stored output */
   for (size_t i = 0; i < n; i++)
     dinp[i] = dout[i] * (1.0f - out[i] * out[i]);
@@ -219,14 +219,15 @@ static int mlp_backward(sl_model *m, const int32_t *tokens, int B_) {
            "MLP backward on %d rows after a forward on %d: call forward on the same batch first",
            B_, p->last_B);
   const size_t B = (size_t)B_, T = p->T, C = p->C, H = p->H, V = p->V;
-  /* The backward kernels accumulate, so start from zero. */
+  /* The parameter gradients accumulate, so they start from zero; dh and dx have one producer
+   * each, which overwrites them (sl_matmul_backward_set). */
   memset(m->grads, 0, m->n_params * sizeof *m->grads);
-  memset(p->dh, 0, B * H * sizeof *p->dh);
-  memset(p->dx, 0, B * T * C * sizeof *p->dx);
   SL_CALL(sl_xent_backward(p->dlogits, m->probs, tokens + T, B, 1, T + 1, V));
-  SL_CALL(sl_matmul_backward(p->dh, p->dw2, p->db2, p->dlogits, p->h, p->w2, B, H, V, SL_W_IN_OUT));
+  SL_CALL(
+      sl_matmul_backward_set(p->dh, p->dw2, p->db2, p->dlogits, p->h, p->w2, B, H, V, SL_W_IN_OUT));
   SL_CALL(sl_tanh_backward(p->dh, p->dh, p->h, B * H));
-  SL_CALL(sl_matmul_backward(p->dx, p->dw1, p->db1, p->dh, p->x, p->w1, B, T * C, H, SL_W_IN_OUT));
+  SL_CALL(
+      sl_matmul_backward_set(p->dx, p->dw1, p->db1, p->dh, p->x, p->w1, B, T * C, H, SL_W_IN_OUT));
   SL_CALL(sl_mlp_embed_backward(p->demb, p->dx, tokens, B, T, C));
   return SL_OK;
 }

@@ -225,8 +225,17 @@ int sl_matmul_forward_naive(float *out, const float *inp, const float *w, const 
   return SL_OK;
 }
 
-int sl_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
-                       const float *w, size_t n, size_t cin, size_t cout, sl_wlayout layout) {
+/* dbias [cout] += sum over the n rows of dout. */
+SL_VEC static void bias_backward(float *dbias, const float *dout, size_t n, size_t cout) {
+  for (size_t r = 0; r < n; r++)
+    for (size_t o = 0; o < cout; o++)
+      dbias[o] += dout[r * cout + o];
+}
+
+/* beta_inp: 1 accumulates into dinp, 0 overwrites it. */
+static int matmul_backward(float *dinp, float *dw, float *dbias, const float *dout,
+                           const float *inp, const float *w, size_t n, size_t cin, size_t cout,
+                           sl_wlayout layout, float beta_inp) {
   if (n == 0 || cout == 0 || cin == 0) return SL_OK;
   SL_CALL(blas_dims(n, cin, cout));
   /* not named I: complex.h, pulled in by cblas.h, defines I */
@@ -235,10 +244,10 @@ int sl_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, 
   if (dinp) { /* dinp += dout . W^T */
     if (layout == SL_W_IN_OUT)
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, ni, no, 1.0f, dout, no, w, no,
-                  1.0f, dinp, ni);
+                  beta_inp, dinp, ni);
     else
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, ni, no, 1.0f, dout, no, w, ni,
-                  1.0f, dinp, ni);
+                  beta_inp, dinp, ni);
   }
   if (dw) { /* dW += inp^T . dout, stored in W's layout */
     if (layout == SL_W_IN_OUT)
@@ -248,11 +257,19 @@ int sl_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, 
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, no, ni, rows, 1.0f, dout, no, inp, ni,
                   1.0f, dw, ni);
   }
-  if (dbias) /* dbias += sum over rows of dout */
-    for (size_t r = 0; r < n; r++)
-      for (size_t o = 0; o < cout; o++)
-        dbias[o] += dout[r * cout + o];
+  if (dbias) bias_backward(dbias, dout, n, cout);
   return SL_OK;
+}
+
+int sl_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                       const float *w, size_t n, size_t cin, size_t cout, sl_wlayout layout) {
+  return matmul_backward(dinp, dw, dbias, dout, inp, w, n, cin, cout, layout, 1.0f);
+}
+
+int sl_matmul_backward_set(float *dinp, float *dw, float *dbias, const float *dout,
+                           const float *inp, const float *w, size_t n, size_t cin, size_t cout,
+                           sl_wlayout layout) {
+  return matmul_backward(dinp, dw, dbias, dout, inp, w, n, cin, cout, layout, 0.0f);
 }
 
 int sl_matmul_backward_naive(float *dinp, float *dw, float *dbias, const float *dout,
@@ -287,8 +304,86 @@ int sl_matmul_backward_naive(float *dinp, float *dw, float *dbias, const float *
 
 /* ---------------------------------------------------------------- softmax cross-entropy */
 
+/* The fast kernels: float, 8 lanes, sl_expf_fast; the log and the loss sum in double. */
+SL_VEC static void xent_row(float *p, double *lse, const float *z, size_t V) {
+  float mx[SL_LANES], sm[SL_LANES];
+  for (size_t l = 0; l < SL_LANES; l++)
+    mx[l] = z[0];
+  size_t v = 0;
+  for (; v + SL_LANES <= V; v += SL_LANES)
+    for (size_t l = 0; l < SL_LANES; l++)
+      mx[l] = z[v + l] > mx[l] ? z[v + l] : mx[l];
+  float m = mx[0];
+  for (size_t l = 1; l < SL_LANES; l++)
+    m = mx[l] > m ? mx[l] : m;
+  for (; v < V; v++)
+    m = z[v] > m ? z[v] : m;
+  for (size_t l = 0; l < SL_LANES; l++)
+    sm[l] = 0.0f;
+  for (v = 0; v + SL_LANES <= V; v += SL_LANES)
+    for (size_t l = 0; l < SL_LANES; l++) {
+      p[v + l] = sl_expf_fast(z[v + l] - m);
+      sm[l] += p[v + l];
+    }
+  float tail = 0.0f;
+  for (; v < V; v++) {
+    p[v] = sl_expf_fast(z[v] - m);
+    tail += p[v];
+  }
+  double sum = tail;
+  for (size_t l = 0; l < SL_LANES; l++)
+    sum += sm[l];
+  const float inv = (float)(1.0 / sum);
+  for (v = 0; v < V; v++)
+    p[v] *= inv;
+  *lse = (double)m + log(sum);
+}
+
 int sl_xent_forward(float *probs, double *loss, const float *logits, const int32_t *targets,
                     size_t rows, size_t per_row, size_t stride, size_t V) {
+  SL_CHECK(rows * per_row > 0 && V > 0, SL_ERR_ARG, "empty cross-entropy (rows=%zu per_row=%zu)",
+           rows, per_row);
+  double total = 0.0;
+  for (size_t r = 0; r < rows; r++)
+    for (size_t j = 0; j < per_row; j++) {
+      int32_t y = targets[r * stride + j];
+      SL_CHECK(y >= 0 && (size_t)y < V, SL_ERR_ARG,
+               "target %d (row %zu, position %zu) is outside the vocabulary [0, %zu)", y, r, j, V);
+      const float *z = logits + (r * per_row + j) * V;
+      double lse;
+      xent_row(probs + (r * per_row + j) * V, &lse, z, V);
+      total += lse - (double)z[y];
+    }
+  *loss = total / (double)(rows * per_row);
+  return SL_OK;
+}
+
+SL_VEC static void xent_grad_row(float *d, const float *p, size_t y, float scale, size_t V) {
+  for (size_t v = 0; v < V; v++)
+    d[v] = p[v] * scale;
+  d[y] -= scale;
+}
+
+int sl_xent_backward(float *dlogits, const float *probs, const int32_t *targets, size_t rows,
+                     size_t per_row, size_t stride, size_t V) {
+  SL_CHECK(rows * per_row > 0 && V > 0, SL_ERR_ARG, "empty cross-entropy (rows=%zu per_row=%zu)",
+           rows, per_row);
+  /* forward: loss = mean(lse - z[y]);  d/dz[v] = (p[v] - [v == y]) / count */
+  const float scale = (float)(1.0 / (double)(rows * per_row));
+  for (size_t r = 0; r < rows; r++)
+    for (size_t j = 0; j < per_row; j++) {
+      int32_t y = targets[r * stride + j];
+      SL_CHECK(y >= 0 && (size_t)y < V, SL_ERR_ARG,
+               "target %d (row %zu, position %zu) is outside the vocabulary [0, %zu)", y, r, j, V);
+      xent_grad_row(dlogits + (r * per_row + j) * V, probs + (r * per_row + j) * V, (size_t)y,
+                    scale, V);
+    }
+  return SL_OK;
+}
+
+/* The reference kernels: softmax and log-sum-exp in double with libm's exp. */
+int sl_xent_forward_naive(float *probs, double *loss, const float *logits, const int32_t *targets,
+                          size_t rows, size_t per_row, size_t stride, size_t V) {
   SL_CHECK(rows * per_row > 0 && V > 0, SL_ERR_ARG, "empty cross-entropy (rows=%zu per_row=%zu)",
            rows, per_row);
   double total = 0.0;
@@ -315,8 +410,8 @@ int sl_xent_forward(float *probs, double *loss, const float *logits, const int32
   return SL_OK;
 }
 
-int sl_xent_backward(float *dlogits, const float *probs, const int32_t *targets, size_t rows,
-                     size_t per_row, size_t stride, size_t V) {
+int sl_xent_backward_naive(float *dlogits, const float *probs, const int32_t *targets, size_t rows,
+                           size_t per_row, size_t stride, size_t V) {
   SL_CHECK(rows * per_row > 0 && V > 0, SL_ERR_ARG, "empty cross-entropy (rows=%zu per_row=%zu)",
            rows, per_row);
   /* forward: loss = mean(lse - z[y]);  d/dz[v] = (p[v] - [v == y]) / count */

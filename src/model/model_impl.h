@@ -43,6 +43,11 @@ int sl_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, 
 int sl_matmul_backward_naive(float *dinp, float *dw, float *dbias, const float *dout,
                              const float *inp, const float *w, size_t n, size_t cin, size_t cout,
                              sl_wlayout layout);
+/* As sl_matmul_backward, but dinp is OVERWRITTEN (dinp = dout . W^T; dw and dbias still
+ * accumulate): saves the caller zeroing an activation gradient that has one producer. */
+int sl_matmul_backward_set(float *dinp, float *dw, float *dbias, const float *dout,
+                           const float *inp, const float *w, size_t n, size_t cin, size_t cout,
+                           sl_wlayout layout);
 
 /* ---------------------------------------------------------------- softmax cross-entropy
  * Predictions are laid out as `rows` rows of `per_row` predictions each; logits and probs are
@@ -59,6 +64,12 @@ int sl_xent_forward(float *probs, double *loss, const float *logits, const int32
  * Overwrites dlogits (it may alias probs when the caller no longer needs the probabilities). */
 int sl_xent_backward(float *dlogits, const float *probs, const int32_t *targets, size_t rows,
                      size_t per_row, size_t stride, size_t V);
+/* The fast pair above works in float (sl_expf_fast, 8-lane sums; the log and the loss in
+ * double); these references in double with libm, as the contract says. */
+int sl_xent_forward_naive(float *probs, double *loss, const float *logits, const int32_t *targets,
+                          size_t rows, size_t per_row, size_t stride, size_t V);
+int sl_xent_backward_naive(float *dlogits, const float *probs, const int32_t *targets, size_t rows,
+                           size_t per_row, size_t stride, size_t V);
 
 /* ---------------------------------------------------------------- MLP layers (mlp.c)
  * Embedding of a window: x[b, t*C + c] = emb[tokens[b*(T+1) + t], c] for t < T. x is [B x T*C]. */
@@ -71,6 +82,29 @@ int sl_mlp_embed_backward(float *demb, const float *dx, const int32_t *tokens, s
 int sl_tanh_forward(float *out, const float *inp, size_t n);
 /* dinp[i] = dout[i] * (1 - out[i]^2), from the forward's OUTPUT; dinp may alias dout. */
 int sl_tanh_backward(float *dinp, const float *dout, const float *out, size_t n);
+
+/* ---------------------------------------------------------------- GPT layers (gpt.c)
+ * LayerNorm over rows of C: out = (x - mean) rstd g + b, rstd = 1 / sqrt(var + 1e-5), var biased
+ * (torch's); mean [n], rstd [n] are kept for the backward. The backward ACCUMULATES into dx, dg,
+ * db. The fast pair computes in float with 8-lane sums (its backward's arguments must not
+ * overlap); the naive pair keeps the statistics in double. */
+int sl_layernorm_forward(float *out, float *mean, float *rstd, const float *x, const float *g,
+                         const float *b, size_t n, size_t C);
+int sl_layernorm_forward_naive(float *out, float *mean, float *rstd, const float *x, const float *g,
+                               const float *b, size_t n, size_t C);
+int sl_layernorm_backward(float *restrict dx, float *restrict dg, float *restrict db,
+                          const float *restrict dout, const float *restrict x,
+                          const float *restrict g, const float *restrict mean,
+                          const float *restrict rstd, size_t n, size_t C);
+int sl_layernorm_backward_naive(float *dx, float *dg, float *db, const float *dout, const float *x,
+                                const float *g, const float *mean, const float *rstd, size_t n,
+                                size_t C);
+/* GELU, tanh approximation (torch's approximate="tanh"): out[i] = gelu(xd[i]), and xd[i] is
+ * OVERWRITTEN with gelu'(xd[i]) for the backward (out must not alias xd). Backward, in place:
+ * d[i] (d out on entry) *= dgelu[i] (d x on return). */
+int sl_gelu_forward(float *restrict out, float *xd, size_t n);
+int sl_gelu_forward_naive(float *out, float *xd, size_t n);
+int sl_gelu_backward(float *restrict d, const float *restrict dgelu, size_t n);
 
 /* ---------------------------------------------------------------- fast tanh
  * tanh of a float without a libm call, so that loops over it vectorise (glibc's tanhf costs ~20 ns
@@ -119,6 +153,52 @@ static inline float sl_tanhf_fast(float x) {
   float m;
   memcpy(&m, &mb, sizeof m);
   return m;
+}
+
+/* ---------------------------------------------------------------- vector kernels
+ * SL_VEC marks an elementwise kernel that GCC compiles twice, for x86-64-v3 (AVX2 + FMA) and
+ * for the build's baseline, picking one at load time (target_clones, an ifunc): the loops are
+ * 8 floats wide where the CPU allows, and the binary still runs on any x86-64. Every rank of a
+ * run takes the same clone, so results stay bitwise reproducible on a machine; across machines
+ * the BLAS kernels differ anyway. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define SL_VEC __attribute__((target_clones("arch=x86-64-v3", "default")))
+#endif
+#endif
+#ifndef SL_VEC
+#define SL_VEC
+#endif
+
+/* Lane count of the explicit partial sums that let reductions vectorise without
+ * -fassociative-math: lane l sums elements l, l + 8, ...; the lanes are added in a fixed order,
+ * so a sum is the same on every run. */
+#define SL_LANES 8
+
+/* e^x in float without a libm call, so that loops over it vectorise: exp(x) = 2^k e^r,
+ * k = round(x / ln 2), |r| <= ln2 / 2, e^r by its Taylor series to r^7 (next term < 5e-9
+ * relative), x clamped to [-87.3, 88.3] so that 2^k stays a normal float. Max error about 2 ulp
+ * inside that range; below it returns ~1.2e-38 instead of a denormal or 0 (harmless for the
+ * softmax and the sigmoid it serves), above it ~2.4e38 instead of inf. NaN in, NaN out. */
+static inline float sl_expf_fast(float x) {
+  const float lo = -87.3f, hi = 88.3f;
+  float c = x < lo ? lo : x;
+  c = c > hi ? hi : c;
+  c = x != x ? x : c; /* NaN */
+  const float zz = c * 1.44269504f + 12582912.0f;
+  const float kf = zz - 12582912.0f;
+  uint32_t zb;
+  memcpy(&zb, &zz, sizeof zb);
+  const float r = (c - kf * 0.693145752f) - kf * 1.42860677e-6f;
+  const float er =
+      1.0f +
+      r * (1.0f + r * (0.5f + r * (1.0f / 6 +
+                                   r * (1.0f / 24 +
+                                        r * (1.0f / 120 + r * (1.0f / 720 + r * (1.0f / 5040)))))));
+  const uint32_t sb = (zb - 0x4b400000u + 127u) << 23; /* 2^k, k in [-126, 127] */
+  float s;
+  memcpy(&s, &sb, sizeof s);
+  return er * s;
 }
 
 /* ---------------------------------------------------------------- init

@@ -116,8 +116,8 @@ static void test_resolved_text_round_trip(void) {
 }
 
 static void test_builtin_experiments_parse(void) {
-  const char *names[] = {"default", "smoke", "gpt"};
-  for (int i = 0; i < 3; i++) {
+  const char *names[] = {"default", "smoke", "gpt", "mlp"};
+  for (int i = 0; i < 4; i++) {
     const char *text = sl_config_embedded(names[i]);
     CU_ASSERT_PTR_NOT_NULL_FATAL(text);
     sl_config c;

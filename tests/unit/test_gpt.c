@@ -26,6 +26,11 @@ int sl_gpt_attention_backward(float *dqkv, float *scratch, const float *dy, cons
                               const float *qkv, size_t B, size_t T, size_t C, size_t NH);
 int sl_gpt_attention_backward_naive(float *dqkv, float *scratch, const float *dy, const float *att,
                                     const float *qkv, size_t B, size_t T, size_t C, size_t NH);
+size_t sl_gpt_attention_scratch_floats(size_t T, size_t hs);
+int sl_gpt_attention_forward_vec(float *y, float *att, float *scratch, const float *qkv, size_t B,
+                                 size_t T, size_t C, size_t NH);
+int sl_gpt_attention_backward_vec(float *dqkv, float *scratch, const float *dy, const float *att,
+                                  const float *qkv, size_t B, size_t T, size_t C, size_t NH);
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -247,6 +252,154 @@ static void test_kernels_match_naive(void) {
   free(dw2), free(db1), free(db2);
 }
 
+/* The vector kernels (attention for head sizes that are multiples of 8, LayerNorm, GELU with its
+ * derivative, float softmax cross-entropy, the overwriting matmul backward) against the naive
+ * references, on shapes that hit their tails: T not a multiple of 4 or 8, C not a multiple of 8. */
+static void test_fast_kernels_match_naive(void) {
+  sl_rng r;
+  sl_rng_seed(&r, 11);
+  const size_t shapes[3][4] = {{2, 13, 48, 3}, {1, 64, 128, 4}, {3, 5, 16, 2}}; /* B T C NH */
+  double worst_att = 0.0;
+  for (size_t k = 0; k < 3; k++) {
+    const size_t B = shapes[k][0], T = shapes[k][1], C = shapes[k][2], NH = shapes[k][3];
+    const size_t BT = B * T, na = B * NH * T * T;
+    float *qkv = calloc(BT * 3 * C, sizeof(float)), *dy = calloc(BT * C, sizeof(float));
+    float *y1 = calloc(BT * C, sizeof(float)), *y2 = calloc(BT * C, sizeof(float));
+    float *a1 = calloc(na, sizeof(float)), *a2 = calloc(na, sizeof(float));
+    float *d1 = calloc(BT * 3 * C, sizeof(float)), *d2 = calloc(BT * 3 * C, sizeof(float));
+    float *scratch = calloc(sl_gpt_attention_scratch_floats(T, C / NH), sizeof(float));
+    fill_normal(qkv, BT * 3 * C, 1.0, &r);
+    fill_normal(dy, BT * C, 1.0, &r);
+    fill_normal(d1, BT * 3 * C, 1.0, &r); /* both accumulate onto the same values */
+    memcpy(d2, d1, BT * 3 * C * sizeof(float));
+    /* poison what the forward must overwrite: the masked entries must come out exactly 0 */
+    for (size_t i = 0; i < na; i++)
+      a1[i] = NAN;
+    SL_ASSERT_OK(sl_gpt_attention_forward_vec(y1, a1, scratch, qkv, B, T, C, NH));
+    SL_ASSERT_OK(sl_gpt_attention_forward_naive(y2, a2, qkv, B, T, C, NH));
+    SL_ASSERT_OK(sl_gpt_attention_backward_vec(d1, scratch, dy, a1, qkv, B, T, C, NH));
+    SL_ASSERT_OK(sl_gpt_attention_backward_naive(d2, scratch, dy, a2, qkv, B, T, C, NH));
+    const double e =
+        fmax(fmax(rel_diff(y1, y2, BT * C), rel_diff(a1, a2, na)), rel_diff(d1, d2, BT * 3 * C));
+    worst_att = fmax(worst_att, e);
+    int zero = 1;
+    for (size_t h = 0; h < B * NH; h++)
+      for (size_t i = 0; i < T; i++)
+        for (size_t j = i + 1; j < T; j++)
+          zero &= a1[h * T * T + i * T + j] == 0.0f;
+    CU_ASSERT_TRUE(zero);
+    free(qkv), free(dy), free(y1), free(y2), free(a1), free(a2), free(d1), free(d2);
+    free(scratch);
+  }
+  printf("\n  attention vector vs naive (hs 16, 32, 8): %.2e (max rel over y, att, dqkv)",
+         worst_att);
+  CU_ASSERT_TRUE(worst_att < 1e-5);
+
+  /* LayerNorm: rows with a large common offset (the residual stream's), C with and without a
+   * multiple of 8 */
+  double worst_ln = 0.0;
+  for (size_t C = 45; C <= 128; C += 83) {
+    const size_t n = 37;
+    float *x = calloc(n * C, sizeof(float)), *g = calloc(C, sizeof(float));
+    float *b = calloc(C, sizeof(float)), *dout = calloc(n * C, sizeof(float));
+    float *o1 = calloc(n * C, sizeof(float)), *o2 = calloc(n * C, sizeof(float));
+    float mean1[37], mean2[37], rstd1[37], rstd2[37];
+    float *dx1 = calloc(n * C, sizeof(float)), *dx2 = calloc(n * C, sizeof(float));
+    float *dg1 = calloc(C, sizeof(float)), *dg2 = calloc(C, sizeof(float));
+    float *db1 = calloc(C, sizeof(float)), *db2 = calloc(C, sizeof(float));
+    fill_normal(x, n * C, 1.0, &r);
+    for (size_t i = 0; i < n; i++)
+      for (size_t c = 0; c < C; c++)
+        x[i * C + c] += 30.0f * (float)i / (float)n;
+    fill_normal(g, C, 1.0, &r);
+    fill_normal(b, C, 1.0, &r);
+    fill_normal(dout, n * C, 1.0, &r);
+    fill_normal(dx1, n * C, 1.0, &r); /* accumulated onto */
+    memcpy(dx2, dx1, n * C * sizeof(float));
+    SL_ASSERT_OK(sl_layernorm_forward(o1, mean1, rstd1, x, g, b, n, C));
+    SL_ASSERT_OK(sl_layernorm_forward_naive(o2, mean2, rstd2, x, g, b, n, C));
+    SL_ASSERT_OK(sl_layernorm_backward(dx1, dg1, db1, dout, x, g, mean1, rstd1, n, C));
+    SL_ASSERT_OK(sl_layernorm_backward_naive(dx2, dg2, db2, dout, x, g, mean2, rstd2, n, C));
+    worst_ln = fmax(worst_ln, rel_diff(o1, o2, n * C));
+    worst_ln = fmax(worst_ln, rel_diff(rstd1, rstd2, n));
+    worst_ln = fmax(worst_ln, rel_diff(dx1, dx2, n * C));
+    worst_ln = fmax(worst_ln, rel_diff(dg1, dg2, C));
+    worst_ln = fmax(worst_ln, rel_diff(db1, db2, C));
+    free(x), free(g), free(b), free(dout), free(o1), free(o2), free(dx1), free(dx2), free(dg1);
+    free(dg2), free(db1), free(db2);
+  }
+  printf("\n  layernorm fast vs naive: %.2e (max rel over out, rstd, dx, dg, db)", worst_ln);
+  CU_ASSERT_TRUE(worst_ln < 1e-5);
+
+  /* GELU and the derivative it leaves behind, over [-12, 12] and beyond */
+  {
+    enum { NG = 4003 };
+    float *x1 = calloc(NG, sizeof(float)), *x2 = calloc(NG, sizeof(float));
+    float *o1 = calloc(NG, sizeof(float)), *o2 = calloc(NG, sizeof(float));
+    for (size_t i = 0; i < NG; i++)
+      x1[i] = -12.0f + 24.0f * (float)i / (NG - 3);
+    x1[NG - 2] = -100.0f, x1[NG - 1] = 100.0f;
+    memcpy(x2, x1, NG * sizeof(float));
+    SL_ASSERT_OK(sl_gelu_forward(o1, x1, NG));
+    SL_ASSERT_OK(sl_gelu_forward_naive(o2, x2, NG));
+    double eo = 0.0, ed = 0.0;
+    for (size_t i = 0; i < NG; i++) {
+      eo = fmax(eo, fabs((double)o1[i] - o2[i]) / fmax(1.0, fabs((double)o2[i])));
+      ed = fmax(ed, fabs((double)x1[i] - x2[i]));
+    }
+    printf("\n  gelu fast vs naive: out %.2e (rel, abs below 1), gelu' %.2e (abs)", eo, ed);
+    CU_ASSERT_TRUE(eo < 1e-6 && ed < 1e-6);
+    free(x1), free(x2), free(o1), free(o2);
+  }
+
+  /* softmax cross-entropy in float against double, V with and without a multiple of 8 */
+  for (size_t V = 37; V <= 256; V += 219) {
+    const size_t rows = 5, per = 3, stride = 4;
+    float *z = calloc(rows * per * V, sizeof(float)), *p1 = calloc(rows * per * V, sizeof(float));
+    float *p2 = calloc(rows * per * V, sizeof(float)), *g1 = calloc(rows * per * V, sizeof(float));
+    float *g2 = calloc(rows * per * V, sizeof(float));
+    int32_t tok[5 * 4];
+    random_tokens(tok, 20, (int)V, &r);
+    fill_normal(z, rows * per * V, 3.0, &r);
+    z[7] = 60.0f; /* one dominant logit */
+    double l1 = 0, l2 = 0;
+    SL_ASSERT_OK(sl_xent_forward(p1, &l1, z, tok, rows, per, stride, V));
+    SL_ASSERT_OK(sl_xent_forward_naive(p2, &l2, z, tok, rows, per, stride, V));
+    SL_ASSERT_OK(sl_xent_backward(g1, p1, tok, rows, per, stride, V));
+    SL_ASSERT_OK(sl_xent_backward_naive(g2, p2, tok, rows, per, stride, V));
+    const double ep = max_abs_diff(p1, p2, rows * per * V, NULL);
+    const double eg = rel_diff(g1, g2, rows * per * V);
+    printf("\n  xent float vs double, V=%zu: loss %.2e, probs %.2e (abs), grad %.2e (rel)", V,
+           fabs(l1 - l2), ep, eg);
+    CU_ASSERT_TRUE(fabs(l1 - l2) < 1e-6 * fabs(l2) + 1e-7 && ep < 1e-6 && eg < 1e-5);
+    free(z), free(p1), free(p2), free(g1), free(g2);
+  }
+
+  /* sl_matmul_backward_set overwrites dinp: start it from garbage, compare with the naive
+   * accumulation onto zeros */
+  {
+    const size_t n = 19, IC = 13, OC = 21;
+    float *w = calloc(OC * IC, sizeof(float)), *x = calloc(n * IC, sizeof(float));
+    float *dout = calloc(n * OC, sizeof(float)), *dx1 = calloc(n * IC, sizeof(float));
+    float *dx2 = calloc(n * IC, sizeof(float)), *dw1 = calloc(OC * IC, sizeof(float));
+    float *dw2 = calloc(OC * IC, sizeof(float)), *db1 = calloc(OC, sizeof(float));
+    float *db2 = calloc(OC, sizeof(float));
+    fill_normal(w, OC * IC, 0.5, &r);
+    fill_normal(x, n * IC, 1.0, &r);
+    fill_normal(dout, n * OC, 1.0, &r);
+    for (size_t i = 0; i < n * IC; i++)
+      dx1[i] = 1e6f;
+    SL_ASSERT_OK(sl_matmul_backward_set(dx1, dw1, db1, dout, x, w, n, IC, OC, SL_W_OUT_IN));
+    SL_ASSERT_OK(sl_matmul_backward_naive(dx2, dw2, db2, dout, x, w, n, IC, OC, SL_W_OUT_IN));
+    const double e =
+        fmax(fmax(rel_diff(dx1, dx2, n * IC), rel_diff(dw1, dw2, OC * IC)), rel_diff(db1, db2, OC));
+    printf("\n  matmul backward (dinp overwritten) vs naive: %.2e", e);
+    CU_ASSERT_TRUE(e < 1e-5);
+    free(w), free(x), free(dout), free(dx1), free(dx2), free(dw1), free(dw2), free(db1);
+    free(db2);
+  }
+}
+
 /* ---------------------------------------------------------------- finite differences */
 
 static double loss_at(sl_model *m, const int32_t *tok, int B) {
@@ -277,12 +430,11 @@ static double central_difference(sl_model *m, size_t i, float eps, const int32_t
   return (lp - lm) / ((double)hi - (double)lo);
 }
 
-static void check_gradients(int tied) {
-  sl_model_spec s = tiny_spec(tied);
+static void check_gradients_of(sl_model_spec s, const char *label, uint64_t stream) {
   sl_model *m = NULL;
   SL_ASSERT_OK(sl_model_create(&s, &m));
   sl_rng r;
-  sl_rng_stream(&r, 3, (uint64_t)tied, "gradcheck");
+  sl_rng_stream(&r, 3, stream, "gradcheck");
   SL_ASSERT_OK(sl_model_init(m, &r));
   perturb_params(m, &r);
   int32_t tok[3 * 6];
@@ -311,7 +463,7 @@ static void check_gradients(int tied) {
   }
   printf("\n  gradcheck %s: all %zu params, max |fd - grad| %.2e (max |grad| %.2e), worst "
          "|fd - grad| / (1e-2 |grad| + 1e-4 max|grad|) = %.2f at %zu, %zu failing",
-         tied ? "tied" : "untied", N, worst_abs, gmax, worst, worst_i, n_bad);
+         label, N, worst_abs, gmax, worst, worst_i, n_bad);
   CU_ASSERT_EQUAL(n_bad, 0);
   CU_ASSERT_TRUE(worst <= 1.0);
   free(g);
@@ -319,10 +471,17 @@ static void check_gradients(int tied) {
 }
 
 static void test_gradcheck_tied(void) {
-  check_gradients(1);
+  check_gradients_of(tiny_spec(1), "tied", 1);
 }
 static void test_gradcheck_untied(void) {
-  check_gradients(0);
+  check_gradients_of(tiny_spec(0), "untied", 0);
+}
+/* Head size 8: the model goes through the vector attention kernels (the tiny spec's head size 4
+ * goes through the BLAS ones); T = 5 exercises their tail rows. */
+static void test_gradcheck_hs8(void) {
+  sl_model_spec s = tiny_spec(1);
+  s.C = 16;
+  check_gradients_of(s, "tied, head size 8", 2);
 }
 
 /* ---------------------------------------------------------------- probabilities, causality */
@@ -592,6 +751,8 @@ int main(int argc, char **argv) {
       {"attention and matmul: BLAS equals naive", test_kernels_match_naive},
       {"finite differences, tied head", test_gradcheck_tied},
       {"finite differences, untied head", test_gradcheck_untied},
+      {"finite differences, head size 8 (vector attention)", test_gradcheck_hs8},
+      {"vector kernels equal naive", test_fast_kernels_match_naive},
       {"probs sum to 1, causality, sub-batches", test_probs_and_causality},
       {"torch fixture, tied", test_fixture_tied},
       {"torch fixture, untied", test_fixture_untied},
