@@ -31,6 +31,7 @@ typedef struct sl_run_info {
   const sl_grid *grid;
   const sl_skills_lang *lang; /* for /language (any seed: the entropy does not depend on it) */
   int mpi_ranks;
+  const struct sl_language *language; /* language.kind hmm or pcfg (lang NULL): /language from it */
 } sl_run_info;
 
 /* Collective. Creates a new results file at path with the whole structure. Refuses an existing

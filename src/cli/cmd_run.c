@@ -12,6 +12,7 @@
 #include "slingshot/config.h"
 #include "slingshot/error.h"
 #include "slingshot/grid.h"
+#include "slingshot/language.h"
 #include "slingshot/log.h"
 #include "slingshot/results.h"
 #include "slingshot/timer.h"
@@ -233,6 +234,7 @@ int sl_cmd_run(int argc, char **argv, MPI_Comm comm) {
 
   int err = SL_OK;
   sl_skills_lang *lang = NULL;
+  sl_language *other = NULL; /* language.kind hmm or pcfg (then lang stays NULL) */
   sl_grid grid = {0};
   sl_results *res = NULL;
   sl_sched *sched = NULL;
@@ -243,9 +245,12 @@ int sl_cmd_run(int argc, char **argv, MPI_Comm comm) {
   snprintf(output, sizeof output, "%s", a.output ? a.output : "");
   if (!a.output) snprintf(output, sizeof output, "%s.h5", cfg.name);
 
-  SL_CALL_GOTO(sl_train_language(&cfg, cfg.grid.seeds[0], &lang), done);
-  SL_CALL_GOTO(sl_grid_expand(&cfg, lang->V, &grid), done);
-  if (cfg.model.context < 2 * cfg.language.k_max + 1)
+  if (sl_language_kind_of(&cfg) != SL_LANGUAGE_SKILLS)
+    SL_CALL_GOTO(sl_language_create(&cfg, cfg.grid.seeds[0], &other), done);
+  else
+    SL_CALL_GOTO(sl_train_language(&cfg, cfg.grid.seeds[0], &lang), done);
+  SL_CALL_GOTO(sl_grid_expand(&cfg, lang ? lang->V : other->V, &grid), done);
+  if (lang && cfg.model.context < 2 * cfg.language.k_max + 1)
     sl_log(SL_LOG_WARN,
            "model.context = %d < 2*k_max+1 = %d: a window may not reach the start of its piece, "
            "so the entropy rate is below the best loss this model can reach",
@@ -262,7 +267,7 @@ int sl_cmd_run(int argc, char **argv, MPI_Comm comm) {
 
   SL_ALLOC(status, grid.n_cells);
   SL_ALLOC(todo, grid.n_cells);
-  sl_run_info info = {&cfg, text, &grid, lang, size};
+  sl_run_info info = {&cfg, text, &grid, lang, size, other};
   int exists = 0;
   if (rank == 0) exists = access(output, F_OK) == 0;
   MPI_Bcast(&exists, 1, MPI_INT, 0, comm);
@@ -279,8 +284,15 @@ int sl_cmd_run(int argc, char **argv, MPI_Comm comm) {
   sl_log(SL_LOG_INFO, "slingshot run: %s (%s), %lld cells (%lld already finished), %d rank%s -> %s",
          cfg.name, cfg.origin, (long long)grid.n_cells, (long long)n_done, size,
          size > 1 ? "s" : "", output);
-  sl_log(SL_LOG_INFO, "language: V = %d, entropy %.4f bits/token (%s)", lang->V,
-         lang->entropy_bits_per_token, lang->entropy_exact ? "exact" : "Monte Carlo estimate");
+  if (lang)
+    sl_log(SL_LOG_INFO, "language: V = %d, entropy %.4f bits/token (%s)", lang->V,
+           lang->entropy_bits_per_token, lang->entropy_exact ? "exact" : "Monte Carlo estimate");
+  else
+    sl_log(SL_LOG_INFO,
+           "language: %s, V = %d, entropy %.4f +- %.4f bits/token (95%%; estimated for seed %lld, "
+           "each seed's cells use their own estimate)",
+           cfg.language.kind, other->V, other->entropy_bits, 1.96 * other->entropy_stderr_bits,
+           (long long)cfg.grid.seeds[0]);
 
   char ckdir[600];
   snprintf(ckdir, sizeof ckdir, "%s.ckpt", output);
@@ -357,6 +369,7 @@ done:
   sl_cell_result_free(&cr);
   sl_grid_free(&grid);
   sl_skills_destroy(lang);
+  sl_language_destroy(other);
   free(status);
   free(todo);
   free(text);
