@@ -41,8 +41,8 @@ typedef enum sl_language_kind {
 
 typedef struct sl_language {
   sl_language_kind kind;
-  int V;                   /* vocabulary */
-  sl_skills_lang *skills;  /* the one built, by kind; the others NULL */
+  int V;                  /* vocabulary */
+  sl_skills_lang *skills; /* the one built, by kind; the others NULL */
   sl_hmm *hmm;
   sl_pcfg *pcfg;
   double entropy_bits;        /* per token */
@@ -68,7 +68,6 @@ size_t sl_language_max_pieces(const sl_language *L, size_t n);
  * complete pieces (those that end inside [0, n)) as spans [start, start + len) in stream order,
  * at most max_spans (room from sl_language_max_pieces), and sets *n_spans; an HMM has none. */
 int sl_language_generate(const sl_language *L, sl_rng *rng, int32_t *tokens, size_t n,
-                         int64_t *span_start, int32_t *span_len, size_t max_spans,
-                         size_t *n_spans);
+                         int64_t *span_start, int32_t *span_len, size_t max_spans, size_t *n_spans);
 
 #endif

@@ -2,7 +2,10 @@
  * corpus work can keep up with training. Targets per core (issue 4): skills generation >= 50 M
  * tokens/s, exact distinct 8-grams >= 20 M tokens/s, HyperLogLog >= 100 M tokens/s.
  *
- * The targets are judged on the library (sl_corpus_count_unique). The exact count is timed twice:
+ * The targets are judged on the library (sl_corpus_count_unique), on rates per second of the
+ * thread's CPU time: on a shared machine wall time also counts other processes' turns on the
+ * core. The peak memory of exact counting per distinct key is the library's own account (the
+ * sets' slots, old and new during a grow, plus key blocks). The exact count is timed twice:
  * the first call also pays for the first touch of its table (page faults, and on a virtual
  * machine the host backing the pages), the second reuses memory the process has just freed. Two
  * plain reference loops check the library and show what its batching buys: the rolling 8-gram
@@ -37,8 +40,9 @@ static void usage(FILE *f) {
              "  throughput of the skills, HMM and PCFG languages, exact distinct 8-gram counting\n"
              "  (tokens/s, bytes per distinct key) and HyperLogLog (p = 14) over N tokens of the\n"
              "  skills language (default N = 1e8; 4 B per token of memory for the corpus, about\n"
-             "  16-32 B per distinct 8-gram for the exact set). Every rank measures at once;\n"
-             "  rank 0 prints the minimum and the mean over ranks.\n"
+             "  12-16 B per distinct 8-gram for the exact set). Every rank measures at once;\n"
+             "  rank 0 prints the minimum and the mean over ranks. Rates are given per second\n"
+             "  of the thread's CPU time (targets judged on it) and of wall time.\n"
              "  --tokens N   corpus size (>= 1000; 1e6 for a quick run)\n");
 }
 

@@ -549,11 +549,15 @@ int sl_config_parse(const char *text, const char *origin, sl_config *cfg) {
   }
   if (strcmp(cfg->language.kind, "hmm") == 0) {
     if (cfg->language.trans_k > cfg->language.H)
-      problem(&p, 0, "language.trans_k = %d is larger than language.H = %d: a row has at most H "
-              "nonzeros", cfg->language.trans_k, cfg->language.H);
+      problem(&p, 0,
+              "language.trans_k = %d is larger than language.H = %d: a row has at most H "
+              "nonzeros",
+              cfg->language.trans_k, cfg->language.H);
     if (cfg->language.emit_k > cfg->language.V)
-      problem(&p, 0, "language.emit_k = %d is larger than language.V = %d: a row has at most V "
-              "nonzeros", cfg->language.emit_k, cfg->language.V);
+      problem(&p, 0,
+              "language.emit_k = %d is larger than language.V = %d: a row has at most V "
+              "nonzeros",
+              cfg->language.emit_k, cfg->language.V);
   }
   if (strcmp(cfg->language.kind, "pcfg") == 0) {
     if (cfg->language.n_symbols != cfg->language.levels)

@@ -80,14 +80,13 @@ static int count_unique(const sl_config *cfg, const int32_t *corpus, int64_t D,
   if (n_in == 0) return SL_OK;
   double ngrams[SL_CONFIG_MAX_LIST * 64];
   if (span_start || !pieces) /* pieces as spans (language.h), or none (then NaN) */
-    SL_CALL(sl_corpus_count_unique_spans(corpus, (size_t)D, span_start, span_len, n_pieces,
-                                         lengths, G, prefixes, n_in,
-                                         strcmp(cfg->unique.method, "hll") == 0,
+    SL_CALL(sl_corpus_count_unique_spans(corpus, (size_t)D, span_start, span_len, n_pieces, lengths,
+                                         G, prefixes, n_in, strcmp(cfg->unique.method, "hll") == 0,
                                          cfg->unique.hll_p, res->unique_pieces, ngrams, NULL));
   else
-    SL_CALL(sl_corpus_count_unique(corpus, (size_t)D, pieces, n_pieces, lengths, G, prefixes,
-                                   n_in, strcmp(cfg->unique.method, "hll") == 0,
-                                   cfg->unique.hll_p, res->unique_pieces, ngrams));
+    SL_CALL(sl_corpus_count_unique(corpus, (size_t)D, pieces, n_pieces, lengths, G, prefixes, n_in,
+                                   strcmp(cfg->unique.method, "hll") == 0, cfg->unique.hll_p,
+                                   res->unique_pieces, ngrams));
   if (!pieces && !span_start)
     for (int j = 0; j < P; j++)
       res->unique_pieces[j] = NAN;
@@ -132,9 +131,9 @@ static int other_language_data(const sl_config *cfg, const sl_cell *cell, int32_
   }
   sl_rng rng;
   sl_rng_stream(&rng, (uint64_t)cfg->seed, (uint64_t)cell->seed, "corpus");
-  SL_CALL_GOTO(sl_language_generate(L, &rng, corpus, (size_t)D, span_start, span_len, max_spans,
-                                    &n_spans),
-               done);
+  SL_CALL_GOTO(
+      sl_language_generate(L, &rng, corpus, (size_t)D, span_start, span_len, max_spans, &n_spans),
+      done);
   sl_rng_stream(&rng, (uint64_t)cfg->seed, (uint64_t)cell->seed, "val");
   SL_CALL_GOTO(sl_language_generate(L, &rng, val, (size_t)cfg->eval.tokens, NULL, NULL, 0, NULL),
                done);
