@@ -190,6 +190,83 @@ static void test_pcfg_entropy_exact(void) {
   sl_language_destroy(L);
 }
 
+/* The PCFG's exact next-token distribution (prefix probabilities by the inside algorithm with
+ * wildcard positions) against brute force: every sentence up to the cap enumerated with its
+ * probability, and for every prefix up to the cap the conditional of each next terminal and of
+ * EOS summed directly. Impossible prefixes are refused. */
+static void test_pcfg_next_dist(void) {
+  sl_config cfg;
+  parse(KINDS[2], &cfg);
+  sl_language *L = NULL;
+  SL_ASSERT_OK(sl_language_create(&cfg, 5, &L));
+  const sl_pcfg *G = L->pcfg;
+  const int T = G->p.T, cap = G->cap, V = G->V;
+  CU_ASSERT_FATAL(cap == 4 && T == 6);
+  /* P(s) for every sentence, indexed by length and base-T code. */
+  double *ps[5] = {NULL};
+  long count[5] = {1, 6, 36, 216, 1296};
+  int32_t s4[4];
+  for (int n = 1; n <= cap; n++) {
+    ps[n] = malloc((size_t)count[n] * sizeof(double));
+    for (long c = 0; c < count[n]; c++) {
+      long v = c;
+      for (int i = n - 1; i >= 0; i--, v /= T)
+        s4[i] = (int32_t)(v % T);
+      double lp;
+      SL_ASSERT_OK(sl_pcfg_log_prob(G, s4, n, &lp));
+      ps[n][c] = exp(lp);
+    }
+  }
+  double *p = malloc((size_t)V * sizeof *p), *want = malloc((size_t)V * sizeof *want);
+  double worst = 0;
+  int refused_ok = 1, n_checked = 0;
+  for (int k = 0; k <= cap; k++)
+    for (long w = 0; w < count[k]; w++) {
+      long v = w;
+      for (int i = k - 1; i >= 0; i--, v /= T)
+        s4[i] = (int32_t)(v % T);
+      /* brute force: sentences of length n >= k whose first k tokens are w */
+      double pre = 0;
+      for (int t = 0; t < V; t++)
+        want[t] = 0;
+      for (int n = k > 0 ? k : 1; n <= cap; n++) {
+        const long span = count[n - k]; /* completions of n - k tokens */
+        for (long c = w * span; c < (w + 1) * span; c++) {
+          pre += ps[n][c];
+          if (n == k)
+            want[G->eos] += ps[n][c];
+          else
+            want[(c / count[n - k - 1]) % T] += ps[n][c];
+        }
+      }
+      sl_error_clear();
+      const int e = sl_pcfg_next_dist(G, s4, k, p);
+      if (pre < 1e-300) {
+        refused_ok &= e == SL_ERR_ARG;
+        continue;
+      }
+      SL_ASSERT_OK(e);
+      double sum = 0;
+      for (int t = 0; t < V; t++) {
+        sum += p[t];
+        const double d = fabs(p[t] - want[t] / pre);
+        if (d > worst) worst = d;
+      }
+      if (fabs(sum - 1) > worst) worst = fabs(sum - 1);
+      n_checked++;
+    }
+  sl_error_clear();
+  if (worst > 1e-10) printf("\n  next-token distribution: worst difference %.3g", worst);
+  CU_ASSERT_TRUE(worst <= 1e-10);
+  CU_ASSERT_TRUE(refused_ok);
+  CU_ASSERT_TRUE(n_checked > 50);
+  for (int n = 1; n <= cap; n++)
+    free(ps[n]);
+  free(p);
+  free(want);
+  sl_language_destroy(L);
+}
+
 /* Sum over all V^n sequences of -p log2 p of the last token's conditional given the first n - 1,
  * the forward state starting from f0: H(X_n | X_<n) under that start. */
 static double hmm_cond_entropy(const sl_hmm *H, const double *f0, int n) {
@@ -293,6 +370,7 @@ int main(int argc, char **argv) {
       {"nested streams and pieces of every kind", test_prefix_and_spans},
       {"expected distinct pieces, counted", test_expected_distinct_pieces},
       {"PCFG entropy estimate vs enumeration", test_pcfg_entropy_exact},
+      {"PCFG next-token distribution vs enumeration", test_pcfg_next_dist},
       {"HMM entropy estimate within exact bounds", test_hmm_entropy_bounds},
       {"config keys of hmm and pcfg", test_config_keys},
       {NULL, NULL}};
