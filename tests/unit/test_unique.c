@@ -186,8 +186,9 @@ static void test_uset(void) {
 static void test_hll_error(void) {
   /* For each precision and cardinality, the mean relative error over many seeds is within 3
    * standard errors of the mean (sigma / sqrt(seeds), sigma = 1.04 / sqrt(m)), and the spread of
-   * the relative errors is within 1.5 sigma. Linear counting is checked below 5m/2, the raw
-   * estimator well above it. */
+   * the relative errors (rms) is within 1.25 sigma: the theoretical standard error, with room for
+   * the sampling error of an rms over 24 to 200 seeds (measured: 0.6 to 1.15 sigma). Linear
+   * counting is checked below 5m/2, the raw estimator well above it. */
   const int ps[] = {4, 8, 12, 16};
   for (int a = 0; a < 4; a++) {
     const int p = ps[a];
@@ -209,10 +210,10 @@ static void test_hll_error(void) {
         sl_hll_free(&h);
       }
       double mean = s1 / seeds, rms = sqrt(s2 / seeds);
-      if (!(fabs(mean) <= 3 * sigma / sqrt(seeds) && rms <= 1.5 * sigma))
+      if (!(fabs(mean) <= 3 * sigma / sqrt(seeds) && rms <= 1.25 * sigma))
         printf("\n  p=%d N=%zu: mean %.4f rms %.4f sigma %.4f", p, N, mean, rms, sigma);
       CU_ASSERT_TRUE(fabs(mean) <= 3 * sigma / sqrt(seeds));
-      CU_ASSERT_TRUE(rms <= 1.5 * sigma);
+      CU_ASSERT_TRUE(rms <= 1.25 * sigma);
     }
   }
   sl_hll h;
