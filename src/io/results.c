@@ -96,9 +96,10 @@ static const column COLUMNS[N_COLUMNS] = {
     [C_VAL] = {"/cells/val_loss", T_F64, 0, "nats/token",
                "cross-entropy on held-out tokens of the same language after training"},
     [C_EXCESS] = {"/cells/excess_loss", T_F64, 0, "nats/token",
-                  "val_loss minus the exact entropy rate of the language"},
+                  "val_loss minus the entropy rate of the language (/cells/entropy)"},
     [C_ENTROPY] = {"/cells/entropy", T_F64, 0, "nats/token",
-                   "exact entropy rate of the language (the lowest achievable loss)"},
+                   "entropy rate of the language (the lowest achievable loss): exact for skills, "
+                   "estimated for hmm and pcfg (interval in /language)"},
     [C_N_PARAMS] = {"/cells/n_params", T_I64, 0, "parameters", "exact parameter count"},
     [C_N_NO_EMBED] = {"/cells/n_params_no_embed", T_I64, 0, "parameters",
                       "exact parameter count without embeddings"},
