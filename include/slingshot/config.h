@@ -36,6 +36,15 @@ typedef struct sl_config {
     double arity_weights[SL_CONFIG_MAX_ARITY];
     double zipf;
     char skill_maps[SL_CONFIG_NAME]; /* "permutation" or "function" */
+    /* kind "hmm" (include/slingshot/hmm.h) */
+    int H, V, trans_k, emit_k; /* emit_k: also the pcfg's terminals per emitting nonterminal */
+    double trans_alpha, emit_alpha;
+    /* kind "pcfg" (include/slingshot/pcfg.h) */
+    int levels, n_symbols;
+    int64_t symbols[SL_CONFIG_MAX_LIST]; /* nonterminals per level, level 0 = roots */
+    int rules, T, max_len;
+    double p_emit, alpha;
+    int64_t entropy_tokens; /* hmm, pcfg: tokens sampled to estimate the entropy per token */
   } language;
   struct {
     char family[SL_CONFIG_NAME]; /* "mlp" or "gpt" */

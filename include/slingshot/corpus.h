@@ -69,11 +69,22 @@ double sl_hll_rel_stderr(int p);
  *   out_ngrams[l * n_prefixes + j]    distinct n-grams of length ngram_lengths[l] wholly inside
  *                                     the prefix.
  * pieces may be NULL (then out_pieces may be NULL); pieces must be in stream order. use_hll = 0:
- * exact sets (memory ~16 B per distinct key); 1: HyperLogLog sketches of precision hll_p. */
+ * exact sets (memory ~11-15 B per distinct key); 1: HyperLogLog sketches of precision hll_p. */
 int sl_corpus_count_unique(const int32_t *tokens, size_t n, const sl_piece *pieces, size_t n_pieces,
                            const int *ngram_lengths, int n_lengths, const int64_t *prefixes,
                            int n_prefixes, int use_hll, int hll_p, double *out_pieces,
                            double *out_ngrams);
+
+/* The same pass with pieces given as spans: piece i is tokens [span_start[i], span_start[i] +
+ * span_len[i]), in stream order and not overlapping (the sentences of a PCFG, windows of an HMM
+ * stream). span_start == NULL: no pieces (out_pieces may then be NULL). *peak_bytes (may be NULL)
+ * is the most memory the counters held at once (exact: the sets' slots, old and new table during
+ * a grow, plus key blocks; hll: the registers plus key blocks). */
+int sl_corpus_count_unique_spans(const int32_t *tokens, size_t n, const int64_t *span_start,
+                                 const int32_t *span_len, size_t n_spans, const int *ngram_lengths,
+                                 int n_lengths, const int64_t *prefixes, int n_prefixes,
+                                 int use_hll, int hll_p, double *out_pieces, double *out_ngrams,
+                                 size_t *peak_bytes);
 
 /* count log-spaced prefix lengths from min to d inclusive (out[0] = min, out[count-1] = d),
  * rounded and strictly increasing; needs 1 <= min <= d and d - min >= count - 1. */

@@ -95,6 +95,16 @@ int sl_pcfg_generate(const sl_pcfg *G, sl_rng *rng, int32_t *tokens, size_t n, s
  * probability 0. */
 int sl_pcfg_log_prob(const sl_pcfg *G, const int32_t *tokens, int n, double *ln_p);
 
+/* The exact next-token distribution inside a sentence: prefix[0..len) are the terminals after
+ * the last EOS (len = 0 right after it); p[0..V) receives P(next = t | prefix) for the terminals
+ * and p[eos] for the end of the sentence, under the capped language. Prefix probabilities by the
+ * inside algorithm: the mass of the sentences beginning with w is the sum over lengths n <= cap
+ * of the inside probability of w followed by n - |w| positions that match any terminal, so a
+ * call costs about (T + 1) cap inside passes. SL_ERR_ARG for a prefix no sentence begins with,
+ * or a cap above SL_PCFG_MAX_LEN_SUM. */
+#define SL_PCFG_MAX_LEN_SUM 1024
+int sl_pcfg_next_dist(const sl_pcfg *G, const int32_t *prefix, int len, double *p);
+
 /* The entropy per token in bits, estimated from n_sentences i.i.d. sentences drawn with rng:
  * R = mean(-log2 P(s)) / mean(length + 1) (EOS counts as a token), with the delta-method
  * standard error sqrt(sum_i (a_i - R b_i)^2 / (m (m - 1))) / mean(b); a 95% interval is

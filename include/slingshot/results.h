@@ -34,6 +34,7 @@ typedef struct sl_run_info {
   int mpi_ranks;
   const sl_part_info *part; /* NULL: the whole grid; else a part file (slice.h): /grid/owned and
                                the array_task/array_count/cells_first/cells_last attributes */
+  const struct sl_language *language; /* language.kind hmm or pcfg (lang NULL): /language from it */
 } sl_run_info;
 
 /* Collective. Creates a new results file at path with the whole structure. Refuses an existing

@@ -12,6 +12,7 @@
 #include "slingshot/config.h"
 #include "slingshot/error.h"
 #include "slingshot/grid.h"
+#include "slingshot/language.h"
 #include "slingshot/log.h"
 #include "slingshot/results.h"
 #include "slingshot/timer.h"
@@ -103,8 +104,8 @@ static int parse_args(int argc, char **argv, run_args *a) {
       char *end;
       long long v = strtoll(argv[++i], &end, 10);
       int task = !strcmp(s, "--array-task");
-      SL_CHECK(*end == '\0' && argv[i][0] && v >= (task ? 0 : 1), SL_ERR_ARG,
-               "%s %s: give %s", s, argv[i], task ? "a slice index >= 0" : "a slice count >= 1");
+      SL_CHECK(*end == '\0' && argv[i][0] && v >= (task ? 0 : 1), SL_ERR_ARG, "%s %s: give %s", s,
+               argv[i], task ? "a slice index >= 0" : "a slice count >= 1");
       *(task ? &a->array_task : &a->array_count) = v;
     } else if (!strcmp(s, "--cells")) {
       SL_CHECK(has_next, SL_ERR_ARG, "--cells needs a range A-B of cell indices");
@@ -255,6 +256,7 @@ int sl_cmd_run(int argc, char **argv, MPI_Comm comm) {
 
   int err = SL_OK;
   sl_skills_lang *lang = NULL;
+  sl_language *other = NULL; /* language.kind hmm or pcfg (then lang stays NULL) */
   sl_grid grid = {0};
   sl_results *res = NULL;
   sl_sched *sched = NULL;
@@ -266,13 +268,15 @@ int sl_cmd_run(int argc, char **argv, MPI_Comm comm) {
   snprintf(output, sizeof output, "%s", a.output ? a.output : "");
   if (!a.output) snprintf(output, sizeof output, "%s.h5", cfg.name);
 
-  SL_CALL_GOTO(sl_train_language(&cfg, cfg.grid.seeds[0], &lang), done);
-  SL_CALL_GOTO(sl_grid_expand(&cfg, lang->V, &grid), done);
+  if (sl_language_kind_of(&cfg) != SL_LANGUAGE_SKILLS)
+    SL_CALL_GOTO(sl_language_create(&cfg, cfg.grid.seeds[0], &other), done);
+  else
+    SL_CALL_GOTO(sl_train_language(&cfg, cfg.grid.seeds[0], &lang), done);
+  SL_CALL_GOTO(sl_grid_expand(&cfg, lang ? lang->V : other->V, &grid), done);
   /* A job-array task runs its slice of the grid into its own part file (slice.h). */
-  SL_CALL_GOTO(sl_run_slice_setup(&grid, a.array_task, a.array_count, a.cells, comm, &slice),
-               done);
+  SL_CALL_GOTO(sl_run_slice_setup(&grid, a.array_task, a.array_count, a.cells, comm, &slice), done);
   if (slice.active && !a.output) sl_run_slice_output(&slice, cfg.name, output, sizeof output);
-  if (cfg.model.context < 2 * cfg.language.k_max + 1)
+  if (lang && cfg.model.context < 2 * cfg.language.k_max + 1)
     sl_log(SL_LOG_WARN,
            "model.context = %d < 2*k_max+1 = %d: a window may not reach the start of its piece, "
            "so the entropy rate is below the best loss this model can reach",
@@ -291,7 +295,7 @@ int sl_cmd_run(int argc, char **argv, MPI_Comm comm) {
 
   SL_ALLOC(status, grid.n_cells);
   SL_ALLOC(todo, grid.n_cells);
-  sl_run_info info = {&cfg, text, &grid, lang, size, slice.active ? &slice.part : NULL};
+  sl_run_info info = {&cfg, text, &grid, lang, size, slice.active ? &slice.part : NULL, other};
   int exists = 0;
   if (rank == 0) exists = access(output, F_OK) == 0;
   MPI_Bcast(&exists, 1, MPI_INT, 0, comm);
@@ -315,8 +319,15 @@ int sl_cmd_run(int argc, char **argv, MPI_Comm comm) {
     sl_run_slice_describe(&slice, what, sizeof what);
     sl_log(SL_LOG_INFO, "%s", what);
   }
-  sl_log(SL_LOG_INFO, "language: V = %d, entropy %.4f bits/token (%s)", lang->V,
-         lang->entropy_bits_per_token, lang->entropy_exact ? "exact" : "Monte Carlo estimate");
+  if (lang)
+    sl_log(SL_LOG_INFO, "language: V = %d, entropy %.4f bits/token (%s)", lang->V,
+           lang->entropy_bits_per_token, lang->entropy_exact ? "exact" : "Monte Carlo estimate");
+  else
+    sl_log(SL_LOG_INFO,
+           "language: %s, V = %d, entropy %.4f +- %.4f bits/token (95%%; estimated for seed %lld, "
+           "each seed's cells use their own estimate)",
+           cfg.language.kind, other->V, other->entropy_bits, 1.96 * other->entropy_stderr_bits,
+           (long long)cfg.grid.seeds[0]);
 
   char ckdir[600];
   snprintf(ckdir, sizeof ckdir, "%s.ckpt", output);
@@ -394,6 +405,7 @@ done:
   sl_grid_free(&grid);
   sl_run_slice_free(&slice);
   sl_skills_destroy(lang);
+  sl_language_destroy(other);
   free(status);
   free(todo);
   free(text);

@@ -33,8 +33,8 @@ static const key SCHEMA[] = {
     {"name", K_STR, 0, 0, NULL, "\"unnamed\"", OFF(name), NOCOUNT, "experiment name"},
     {"seed", K_I64, 0, 9.0e15, NULL, "1", OFF(seed), NOCOUNT,
      "config seed: every random stream derives from (seed, cell index, stream name)"},
-    {"language.kind", K_STR, 0, 0, "skills", "\"skills\"", OFF(language.kind), NOCOUNT,
-     "synthetic language (SCIENCE.md section 0)"},
+    {"language.kind", K_STR, 0, 0, "skills|hmm|pcfg", "\"skills\"", OFF(language.kind), NOCOUNT,
+     "synthetic language: skills (SCIENCE.md section 0), hmm or pcfg"},
     {"language.M", K_INT, 2, 65536, NULL, "16", OFF(language.M), NOCOUNT, "content symbols"},
     {"language.S", K_INT, 1, 65536, NULL, "8", OFF(language.S), NOCOUNT, "skills"},
     {"language.k_max", K_INT, 1, SL_CONFIG_MAX_ARITY, NULL, "2", OFF(language.k_max), NOCOUNT,
@@ -45,6 +45,32 @@ static const key SCHEMA[] = {
      "skill frequency exponent z: w_i ~ (i+1)^-z"},
     {"language.skill_maps", K_STR, 0, 0, "permutation|function", "\"permutation\"",
      OFF(language.skill_maps), NOCOUNT, "each skill is a random permutation or function of [M]"},
+    {"language.H", K_INT, 1, 65536, NULL, "16", OFF(language.H), NOCOUNT, "hmm: hidden states"},
+    {"language.V", K_INT, 2, 1 << 24, NULL, "32", OFF(language.V), NOCOUNT, "hmm: vocabulary"},
+    {"language.trans_k", K_INT, 1, 65536, NULL, "4", OFF(language.trans_k), NOCOUNT,
+     "hmm: nonzeros per transition row (sparsity; at most H)"},
+    {"language.emit_k", K_INT, 1, 4096, NULL, "8", OFF(language.emit_k), NOCOUNT,
+     "hmm: nonzeros per emission row (at most V); pcfg: terminals per emitting nonterminal (at "
+     "most T)"},
+    {"language.trans_alpha", K_REAL, 1e-6, 1e6, NULL, "0.5", OFF(language.trans_alpha), NOCOUNT,
+     "hmm: Dirichlet concentration of transition rows"},
+    {"language.emit_alpha", K_REAL, 1e-6, 1e6, NULL, "0.5", OFF(language.emit_alpha), NOCOUNT,
+     "hmm: Dirichlet concentration of emission rows"},
+    {"language.levels", K_INT, 1, 16, NULL, "4", OFF(language.levels), NOCOUNT,
+     "pcfg: levels of nonterminals (a sentence has at most 2^(levels-1) terminals)"},
+    {"language.symbols", K_I64S, 1, 4096, NULL, "[1, 8, 8, 8]", OFF(language.symbols),
+     OFF(language.n_symbols), "pcfg: nonterminals per level, roots first (one per level)"},
+    {"language.rules", K_INT, 1, 256, NULL, "4", OFF(language.rules), NOCOUNT,
+     "pcfg: binary rules per nonterminal (at most symbols[l+1]^2)"},
+    {"language.T", K_INT, 1, 1 << 24, NULL, "32", OFF(language.T), NOCOUNT, "pcfg: terminals"},
+    {"language.p_emit", K_REAL, 0, 0.999, NULL, "0.1", OFF(language.p_emit), NOCOUNT,
+     "pcfg: probability that a nonterminal above the last level emits a terminal"},
+    {"language.alpha", K_REAL, 1e-6, 1e6, NULL, "0.5", OFF(language.alpha), NOCOUNT,
+     "pcfg: Dirichlet concentration of roots, rules and emissions"},
+    {"language.max_len", K_INT, 1, 4096, NULL, "8", OFF(language.max_len), NOCOUNT,
+     "pcfg: length cap (longer sentences are drawn again)"},
+    {"language.entropy_tokens", K_I64, 1000, 1e9, NULL, "100000", OFF(language.entropy_tokens),
+     NOCOUNT, "hmm, pcfg: tokens sampled to estimate the entropy per token (stderr ~ 1/sqrt)"},
     {"model.family", K_STR, 0, 0, "mlp|gpt", "\"mlp\"", OFF(model.family), NOCOUNT,
      "language model family"},
     {"model.context", K_INT, 1, 4096, NULL, "8", OFF(model.context), NOCOUNT,
@@ -508,6 +534,40 @@ static void check_rules(problems *p, sl_config *cfg) {
     for (int i = 0; i < cfg->language.n_arity; i++)
       sum += cfg->language.arity_weights[i];
     if (!(sum > 0)) problem(p, 0, "language.arity_weights must have a positive sum");
+  }
+  if (strcmp(cfg->language.kind, "hmm") == 0) {
+    if (cfg->language.trans_k > cfg->language.H)
+      problem(p, 0,
+              "language.trans_k = %d is larger than language.H = %d: a row has at most H "
+              "nonzeros",
+              cfg->language.trans_k, cfg->language.H);
+    if (cfg->language.emit_k > cfg->language.V)
+      problem(p, 0,
+              "language.emit_k = %d is larger than language.V = %d: a row has at most V "
+              "nonzeros",
+              cfg->language.emit_k, cfg->language.V);
+  }
+  if (strcmp(cfg->language.kind, "pcfg") == 0) {
+    if (cfg->language.n_symbols != cfg->language.levels)
+      problem(p, 0,
+              "language.symbols has %d values but language.levels = %d: give one count of "
+              "nonterminals per level",
+              cfg->language.n_symbols, cfg->language.levels);
+    else
+      for (int l = 0; l + 1 < cfg->language.levels; l++)
+        if ((double)cfg->language.rules >
+            (double)cfg->language.symbols[l + 1] * (double)cfg->language.symbols[l + 1]) {
+          problem(p, 0,
+                  "language.rules = %d is more than the %lld ordered pairs of level %d's "
+                  "nonterminals (symbols[%d] = %lld): lower rules or raise symbols",
+                  cfg->language.rules,
+                  (long long)(cfg->language.symbols[l + 1] * cfg->language.symbols[l + 1]), l + 1,
+                  l + 1, (long long)cfg->language.symbols[l + 1]);
+          break;
+        }
+    if (cfg->language.emit_k > cfg->language.T)
+      problem(p, 0, "language.emit_k = %d is larger than language.T = %d terminals",
+              cfg->language.emit_k, cfg->language.T);
   }
   if (cfg->language.S < cfg->language.k_max)
     problem(p, 0,

@@ -10,7 +10,11 @@
  * Speed (issue 4). Per position and length the packed key is rolled in O(1) (no chained hash when
  * the packing fits), keys are made in blocks of UQ_CHUNK and inserted with the slot of a later
  * key prefetched, the table lives on transparent huge pages, and for a long exact pass the table
- * is sized once from a HyperLogLog pre-pass over the same keys (no rehash, no old-plus-new peak).
+ * is sized once from a HyperLogLog pre-pass over the same keys (no rehash, no old-plus-new peak)
+ * at load 0.7 with a capacity that is not rounded up to a power of two. Memory, not arithmetic,
+ * limits a first exact count: measured with perf on the development VM, zeroing the fresh huge
+ * pages of the table (clear_page, slowed by the host backing the guest's freed memory anew) took
+ * as long as all the inserts, so the table was cut from ~20 B to ~12 B per distinct key.
  * None of this changes a key, so the counts and the sketches are those of the plain loop. */
 #include <math.h>
 #include <stdlib.h>
@@ -158,14 +162,32 @@ static void uq_release(uint64_t *slots, size_t cap, int mapped) {
     free(slots);
 }
 
+/* The home slot of key in a table of cap slots: the high word of (key phi) cap. It is monotone in
+ * key phi, so a table scanned in order is rehashed in order (the grow below streams). */
+static inline size_t uq_slot(uint64_t key, size_t cap) {
+  return (size_t)(((unsigned __int128)(key * HASH_STEP) * cap) >> 64);
+}
+
+/* Sized for expected keys at load UQ_LOAD_INIT; grows past UQ_LOAD_MAX. */
+#define UQ_LOAD_INIT 0.7
+#define UQ_LOAD_MAX_NUM 3
+#define UQ_LOAD_MAX_DEN 4
+
+static void uq_set_sizes(uq_set *s, size_t cap) {
+  s->cap = cap;
+  s->limit = cap / UQ_LOAD_MAX_DEN * UQ_LOAD_MAX_NUM;
+}
+
 int uq_set_init(uq_set *s, size_t expected) {
   SL_CHECK(s != NULL, SL_ERR_ARG, "set is NULL");
   memset(s, 0, sizeof *s);
-  size_t cap = USET_MIN_CAP;
-  while (cap < 2 * expected && cap < ((size_t)1 << 60))
-    cap *= 2;
+  double want = ceil((double)expected / UQ_LOAD_INIT);
+  SL_CHECK(want < 0x1p58, SL_ERR_NOMEM, "a set for %zu keys is too large", expected);
+  size_t cap = (size_t)want < USET_MIN_CAP ? USET_MIN_CAP : (size_t)want;
+  cap = (cap + 7) & ~(size_t)7; /* whole cache lines */
   SL_CALL(uq_alloc(cap, &s->slots, &s->mapped));
-  s->cap = cap;
+  uq_set_sizes(s, cap);
+  s->peak_bytes = cap * sizeof(uint64_t);
   return SL_OK;
 }
 
@@ -175,49 +197,57 @@ void uq_set_free(uq_set *s) {
   memset(s, 0, sizeof *s);
 }
 
-/* Doubling with Fibonacci hashing sends home slot i to 2i or 2i + 1, so a scan of the old table
- * in order writes the new one nearly in order: the rehash streams, no prefetch needed. */
+static void uq_put(uint64_t *slots, size_t cap, uint64_t key) {
+  size_t i = uq_slot(key, cap);
+  while (slots[i] != 0)
+    i = i + 1 == cap ? 0 : i + 1;
+  slots[i] = key;
+}
+
+/* Doubling: uq_slot is monotone, so a scan of the old table in order writes the new one nearly
+ * in order (keys that wrapped round the end come first and land near the start again). */
 static int uq_set_grow(uq_set *s) {
   uint64_t *bigger;
   int mapped;
-  SL_CALL(uq_alloc(2 * s->cap, &bigger, &mapped));
+  const size_t cap2 = 2 * s->cap;
+  SL_CALL(uq_alloc(cap2, &bigger, &mapped));
   for (size_t i = 0; i < s->cap; i++)
-    if (s->slots[i] != 0) uset_put(bigger, 2 * s->cap, s->slots[i]);
+    if (s->slots[i] != 0) uq_put(bigger, cap2, s->slots[i]);
+  const size_t both = (s->cap + cap2) * sizeof(uint64_t);
+  if (both > s->peak_bytes) s->peak_bytes = both;
   uq_release(s->slots, s->cap, s->mapped);
   s->slots = bigger;
-  s->cap *= 2;
   s->mapped = mapped;
+  uq_set_sizes(s, cap2);
   return SL_OK;
 }
 
 int uq_set_insert(uq_set *s, const uint64_t *keys, size_t m) {
   size_t i = 0;
   while (i < m) {
-    /* A run that cannot overfill the table even if every key is new. */
+    /* A run that cannot pass the load limit even if every key is new. */
     const size_t want = m - i < UQ_MIN_ROOM ? m - i : UQ_MIN_ROOM;
-    while (2 * (s->count + want) > s->cap)
+    while (s->count + want > s->limit)
       SL_CALL(uq_set_grow(s));
-    const size_t room = s->cap / 2 - s->count;
+    const size_t room = s->limit - s->count;
     const size_t run = m - i < room ? m - i : room;
     uint64_t *slots = s->slots;
-    const int shift = 64 - __builtin_ctzll((unsigned long long)s->cap);
-    const size_t mask = s->cap - 1;
+    const size_t cap = s->cap;
     const uint64_t *k = keys + i;
     size_t added = 0;
     for (size_t j = 0; j < run && j < UQ_PREFETCH; j++)
-      __builtin_prefetch(&slots[uset_slot(k[j], shift)], 1, 1);
+      __builtin_prefetch(&slots[uq_slot(k[j], cap)], 1, 1);
     for (size_t j = 0; j < run; j++) {
-      if (j + UQ_PREFETCH < run)
-        __builtin_prefetch(&slots[uset_slot(k[j + UQ_PREFETCH], shift)], 1, 1);
+      if (j + UQ_PREFETCH < run) __builtin_prefetch(&slots[uq_slot(k[j + UQ_PREFETCH], cap)], 1, 1);
       const uint64_t key = k[j];
       if (key == 0) {
         added += !s->has_zero;
         s->has_zero = 1;
         continue;
       }
-      size_t at = uset_slot(key, shift);
+      size_t at = uq_slot(key, cap);
       while (slots[at] != 0 && slots[at] != key)
-        at = (at + 1) & mask;
+        at = at + 1 == cap ? 0 : at + 1;
       if (slots[at] == 0) {
         slots[at] = key;
         added++;
@@ -330,7 +360,9 @@ static uint64_t sequence_key(const int32_t *t, size_t len, int bits) {
 /* Everything that makes the keys of one stream, for the blocked passes below. */
 typedef struct keyer {
   const int32_t *tokens;
-  const sl_piece *pieces; /* NULL: no pieces */
+  const sl_piece *pieces;    /* NULL: no pieces (unless spans) */
+  const int64_t *span_start; /* pieces as spans [start, start + len) instead of sl_piece */
+  const int32_t *span_len;
   size_t n_pieces;
   size_t q; /* the next piece not yet keyed */
   int bits;
@@ -371,13 +403,25 @@ static int keyer_pieces(keyer *kr, size_t e1, uint64_t *out, size_t *m) {
   size_t k = 0;
   while (kr->q < kr->n_pieces && k < UQ_CHUNK) {
     const size_t q = kr->q;
-    const sl_piece *pc = &kr->pieces[q];
-    SL_CHECK(pc->start >= 0 && pc->arity >= 0 && (q == 0 || pc->start > kr->pieces[q - 1].start),
-             SL_ERR_ARG, "piece %zu (start %lld, arity %d) is not in stream order", q,
-             (long long)pc->start, pc->arity);
-    const size_t end = (size_t)pc->start + 2 * (size_t)pc->arity + 2;
+    size_t start, end;
+    if (kr->span_start) {
+      const int64_t s0 = kr->span_start[q];
+      const int32_t len = kr->span_len[q];
+      SL_CHECK(s0 >= 0 && len >= 1 && (q == 0 || s0 >= kr->span_start[q - 1] + kr->span_len[q - 1]),
+               SL_ERR_ARG, "piece %zu (start %lld, length %d) is not in stream order", q,
+               (long long)s0, len);
+      start = (size_t)s0;
+      end = start + (size_t)len;
+    } else {
+      const sl_piece *pc = &kr->pieces[q];
+      SL_CHECK(pc->start >= 0 && pc->arity >= 0 && (q == 0 || pc->start > kr->pieces[q - 1].start),
+               SL_ERR_ARG, "piece %zu (start %lld, arity %d) is not in stream order", q,
+               (long long)pc->start, pc->arity);
+      start = (size_t)pc->start;
+      end = start + 2 * (size_t)pc->arity + 2;
+    }
     if (end > e1) break;
-    out[k++] = sequence_key(kr->tokens + pc->start, end - (size_t)pc->start, kr->bits);
+    out[k++] = sequence_key(kr->tokens + start, end - start, kr->bits);
     kr->q++;
   }
   *m = k;
@@ -424,7 +468,7 @@ static int count_pass(keyer *kr, counter *cnt, const int64_t *prefixes, int n_pr
       keyer_ngrams(kr, e0, e1, bufs, m);
       for (int l = 0; l < n_l; l++)
         SL_CALL(counter_add(&cnt[l], bufs[l], m[l]));
-      if (kr->pieces) {
+      if (kr->pieces || kr->span_start) {
         size_t mp;
         do {
           SL_CALL(keyer_pieces(kr, e1, bufs[n_l], &mp));
@@ -434,7 +478,7 @@ static int count_pass(keyer *kr, counter *cnt, const int64_t *prefixes, int n_pr
       e0 = e1;
     }
     for (; j < n_prefixes && (size_t)prefixes[j] == D; j++) {
-      if (out_pieces) out_pieces[j] = kr->pieces ? counter_value(&cnt[n_l]) : 0.0;
+      if (out_pieces) out_pieces[j] = kr->pieces || kr->span_start ? counter_value(&cnt[n_l]) : 0.0;
       for (int l = 0; l < n_l; l++)
         out_ngrams[(size_t)l * (size_t)n_prefixes + (size_t)j] = counter_value(&cnt[l]);
     }
@@ -442,17 +486,22 @@ static int count_pass(keyer *kr, counter *cnt, const int64_t *prefixes, int n_pr
   return SL_OK;
 }
 
-int sl_corpus_count_unique(const int32_t *tokens, size_t n, const sl_piece *pieces, size_t n_pieces,
-                           const int *ngram_lengths, int n_lengths, const int64_t *prefixes,
-                           int n_prefixes, int use_hll, int hll_p, double *out_pieces,
-                           double *out_ngrams) {
+static int count_unique(const int32_t *tokens, size_t n, const sl_piece *pieces,
+                        const int64_t *span_start, const int32_t *span_len, size_t n_pieces,
+                        const int *ngram_lengths, int n_lengths, const int64_t *prefixes,
+                        int n_prefixes, int use_hll, int hll_p, double *out_pieces,
+                        double *out_ngrams, size_t *peak_bytes) {
+  if (peak_bytes) *peak_bytes = 0;
   SL_CHECK(n_lengths >= 0 && n_prefixes >= 0, SL_ERR_ARG,
            "n_lengths = %d and n_prefixes = %d must be >= 0", n_lengths, n_prefixes);
   SL_CHECK(tokens != NULL || n == 0, SL_ERR_ARG, "tokens is NULL");
   SL_CHECK(n_prefixes == 0 || prefixes != NULL, SL_ERR_ARG, "prefixes is NULL");
   SL_CHECK(n_lengths == 0 || (ngram_lengths != NULL && out_ngrams != NULL), SL_ERR_ARG,
            "ngram_lengths or out_ngrams is NULL");
-  SL_CHECK(pieces == NULL || out_pieces != NULL, SL_ERR_ARG, "pieces given but out_pieces is NULL");
+  SL_CHECK((pieces == NULL && span_start == NULL) || out_pieces != NULL, SL_ERR_ARG,
+           "pieces given but out_pieces is NULL");
+  SL_CHECK((span_start == NULL) == (span_len == NULL) || n_pieces == 0, SL_ERR_ARG,
+           "piece spans need both starts and lengths");
   if (use_hll)
     SL_CHECK(hll_p >= SL_HLL_MIN_P && hll_p <= SL_HLL_MAX_P, SL_ERR_ARG,
              "HyperLogLog precision p = %d is out of range: p must be between %d and %d", hll_p,
@@ -488,8 +537,10 @@ int sl_corpus_count_unique(const int32_t *tokens, size_t n, const sl_piece *piec
       SL_CHECK(tokens[i] >= 0, SL_ERR_ARG, "token %d at position %zu is negative", tokens[i], i);
 
   keyer kr = {.tokens = tokens,
-              .pieces = pieces,
-              .n_pieces = pieces ? n_pieces : 0,
+              .pieces = span_start ? NULL : pieces,
+              .span_start = span_start,
+              .span_len = span_len,
+              .n_pieces = pieces || span_start ? n_pieces : 0,
               .bits = uq_digit_bits((uint64_t)t_max),
               .n_lengths = n_lengths,
               .lengths = ngram_lengths};
@@ -533,6 +584,14 @@ int sl_corpus_count_unique(const int32_t *tokens, size_t n, const sl_piece *piec
       SL_CALL_GOTO(uq_set_init(&cnt[c].set, (size_t)(UQ_PRESIZE_MARGIN * expected[c])), done);
   }
   SL_CALL_GOTO(count_pass(&kr, cnt, prefixes, n_prefixes, bufs, out_pieces, out_ngrams), done);
+  if (peak_bytes) {
+    /* The sets coexist: the sum of their peaks bounds their joint peak; plus the key blocks and
+     * the pre-pass sketches. */
+    size_t b = (size_t)n_cnt * UQ_CHUNK * sizeof *buf_all;
+    for (int c = 0; c < n_cnt; c++)
+      b += use_hll ? cnt[c].hll.m : cnt[c].set.peak_bytes + (pre ? pre[c].hll.m : 0);
+    *peak_bytes = b;
+  }
 done:
   for (int c = 0; c < n_cnt; c++) {
     if (cnt) counter_free(&cnt[c]);
@@ -542,6 +601,23 @@ done:
   free(pre);
   free(buf_all);
   return err;
+}
+
+int sl_corpus_count_unique(const int32_t *tokens, size_t n, const sl_piece *pieces, size_t n_pieces,
+                           const int *ngram_lengths, int n_lengths, const int64_t *prefixes,
+                           int n_prefixes, int use_hll, int hll_p, double *out_pieces,
+                           double *out_ngrams) {
+  return count_unique(tokens, n, pieces, NULL, NULL, n_pieces, ngram_lengths, n_lengths, prefixes,
+                      n_prefixes, use_hll, hll_p, out_pieces, out_ngrams, NULL);
+}
+
+int sl_corpus_count_unique_spans(const int32_t *tokens, size_t n, const int64_t *span_start,
+                                 const int32_t *span_len, size_t n_spans, const int *ngram_lengths,
+                                 int n_lengths, const int64_t *prefixes, int n_prefixes,
+                                 int use_hll, int hll_p, double *out_pieces, double *out_ngrams,
+                                 size_t *peak_bytes) {
+  return count_unique(tokens, n, NULL, span_start, span_len, n_spans, ngram_lengths, n_lengths,
+                      prefixes, n_prefixes, use_hll, hll_p, out_pieces, out_ngrams, peak_bytes);
 }
 
 int sl_corpus_log_prefixes(int64_t d, int count, int64_t min, int64_t *out) {

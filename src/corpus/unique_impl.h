@@ -38,14 +38,19 @@ static inline int uq_digit_bits(uint64_t t_max) {
  * and 1 <= bits <= 32. */
 void uq_ngram_keys(const int32_t *tokens, size_t e_first, size_t m, int L, int bits, uint64_t *out);
 
-/* An exact set of 64-bit keys like sl_uset (open addressing, linear probing, load <= 1/2, key 0
- * apart), built for throughput: keys arrive in arrays and the slot of the key UQ_PREFETCH places
- * ahead is prefetched, so that many cache misses are in flight at once; tables of 4 MiB and more
- * are anonymous mappings advised for transparent huge pages (fewer TLB misses), falling back to
- * calloc. Only speed depends on the table layout: count is the number of distinct keys. */
+/* An exact set of 64-bit keys like sl_uset (open addressing, linear probing, key 0 apart), built
+ * for throughput and memory: keys arrive in arrays and the slot of the key UQ_PREFETCH places
+ * ahead is prefetched, so that many cache misses are in flight at once; the capacity is any
+ * integer (the home slot of a key is the high word of its mixed value times cap), so a set sized
+ * for an expected count holds it at load 0.7 instead of up to 4x that in a power of two; it grows
+ * (doubling) past load 3/4. Tables of 4 MiB and more are anonymous mappings advised for
+ * transparent huge pages (fewer TLB misses), falling back to calloc. Only speed and memory depend
+ * on the table layout: count is the number of distinct keys. */
 typedef struct uq_set {
   uint64_t *slots;
   size_t cap, count;
+  size_t limit;      /* the set grows before count exceeds this (3/4 of cap) */
+  size_t peak_bytes; /* the most slot memory held at once, old and new table during a grow */
   int has_zero;
   int mapped; /* 1: slots come from mmap (cap * 8 B rounded up to 2 MiB) */
 } uq_set;

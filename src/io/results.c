@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "slingshot/error.h"
+#include "slingshot/language.h"
 
 #ifndef SLINGSHOT_VERSION
 #define SLINGSHOT_VERSION "unknown"
@@ -106,9 +107,10 @@ static const column COLUMNS[N_COLUMNS] = {
     [C_VAL] = {"/cells/val_loss", T_F64, 0, "nats/token",
                "cross-entropy on held-out tokens of the same language after training"},
     [C_EXCESS] = {"/cells/excess_loss", T_F64, 0, "nats/token",
-                  "val_loss minus the exact entropy rate of the language"},
+                  "val_loss minus the entropy rate of the language (/cells/entropy)"},
     [C_ENTROPY] = {"/cells/entropy", T_F64, 0, "nats/token",
-                   "exact entropy rate of the language (the lowest achievable loss)"},
+                   "entropy rate of the language (the lowest achievable loss): exact for skills, "
+                   "estimated for hmm and pcfg (interval in /language)"},
     [C_N_PARAMS] = {"/cells/n_params", T_I64, 0, "parameters", "exact parameter count"},
     [C_N_NO_EMBED] = {"/cells/n_params_no_embed", T_I64, 0, "parameters",
                       "exact parameter count without embeddings"},
@@ -491,6 +493,54 @@ done:
   return err;
 }
 
+/* /language of an HMM or PCFG run: its parameters and the estimated entropy with its interval
+ * (for grid seed seeds[0]; each seed's cells hold their own estimate in /cells/entropy). */
+static int other_language_attributes(hid_t lg, const sl_config *cfg, const sl_language *L) {
+  SL_CALL(attr_str(lg, "kind", cfg->language.kind));
+  SL_CALL(attr_i64(lg, "vocabulary", L->V));
+  if (L->hmm) {
+    SL_CALL(attr_i64(lg, "H", cfg->language.H));
+    SL_CALL(attr_i64(lg, "V", cfg->language.V));
+    SL_CALL(attr_i64(lg, "trans_k", cfg->language.trans_k));
+    SL_CALL(attr_i64(lg, "emit_k", cfg->language.emit_k));
+    SL_CALL(attr_f64(lg, "trans_alpha", cfg->language.trans_alpha));
+    SL_CALL(attr_f64(lg, "emit_alpha", cfg->language.emit_alpha));
+    SL_CALL(attr_str(lg, "description",
+                     "hidden Markov model (include/slingshot/hmm.h): one endless stream of tokens "
+                     "[0,V), no EOS; no pieces"));
+  } else {
+    SL_CALL(attr_i64(lg, "levels", cfg->language.levels));
+    char sym[256] = "";
+    for (int l = 0; l < cfg->language.n_symbols; l++)
+      snprintf(sym + strlen(sym), sizeof sym - strlen(sym), "%s%lld", l ? " " : "",
+               (long long)cfg->language.symbols[l]);
+    SL_CALL(attr_str(lg, "symbols", sym));
+    SL_CALL(attr_i64(lg, "rules", cfg->language.rules));
+    SL_CALL(attr_i64(lg, "T", cfg->language.T));
+    SL_CALL(attr_i64(lg, "emit_k", cfg->language.emit_k));
+    SL_CALL(attr_f64(lg, "p_emit", cfg->language.p_emit));
+    SL_CALL(attr_f64(lg, "alpha", cfg->language.alpha));
+    SL_CALL(attr_i64(lg, "max_len", cfg->language.max_len));
+    SL_CALL(attr_f64(lg, "mean_sentence_tokens", L->pcfg->mean_sentence_tokens));
+    SL_CALL(attr_str(lg, "description",
+                     "PCFG (include/slingshot/pcfg.h): EOS s1 EOS s2 EOS ..., sentences of "
+                     "terminals [0,T) under a length cap, EOS = T; a piece is a sentence with its "
+                     "EOS"));
+  }
+  SL_CALL(attr_str(lg, "pieces", L->pieces));
+  SL_CALL(attr_f64(lg, "entropy_bits_per_token", L->entropy_bits));
+  SL_CALL(attr_f64(lg, "entropy_nats_per_token", L->entropy_bits * log(2.0)));
+  SL_CALL(attr_f64(lg, "entropy_stderr_bits", L->entropy_stderr_bits));
+  SL_CALL(attr_f64(lg, "entropy_ci95_bits", 1.96 * L->entropy_stderr_bits));
+  SL_CALL(attr_f64(lg, "entropy_ci95_nats", 1.96 * L->entropy_stderr_bits * log(2.0)));
+  SL_CALL(attr_i64(lg, "entropy_exact", 0));
+  SL_CALL(attr_i64(lg, "entropy_estimated", 1));
+  SL_CALL(attr_i64(lg, "entropy_sample", L->entropy_sample));
+  SL_CALL(attr_i64(lg, "entropy_seed", cfg->grid.seeds[0]));
+  SL_CALL(attr_str(lg, "entropy_method", L->entropy_method));
+  return SL_OK;
+}
+
 static int write_attributes(sl_results *r, const sl_run_info *info) {
   hid_t root = r->file;
   char sha[65], when[64];
@@ -514,6 +564,10 @@ static int write_attributes(sl_results *r, const sl_run_info *info) {
   const sl_config *cfg = info->cfg;
   const sl_skills_lang *L = info->lang;
   int err = SL_OK;
+  if (info->language && !L) {
+    err = other_language_attributes(lg, cfg, info->language);
+    goto done;
+  }
   SL_CALL_GOTO(attr_str(lg, "kind", cfg->language.kind), done);
   SL_CALL_GOTO(attr_i64(lg, "M", cfg->language.M), done);
   SL_CALL_GOTO(attr_i64(lg, "S", cfg->language.S), done);

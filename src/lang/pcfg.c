@@ -340,6 +340,10 @@ int sl_pcfg_generate(const sl_pcfg *G, sl_rng *rng, int32_t *tokens, size_t n,
 
 /* ------------------------------------------------------------------ inside algorithm */
 
+/* A position that matches any terminal (prefix probabilities): its single-token inside value is
+ * the nonterminal's total terminal-rule probability. */
+#define PCFG_ANY INT32_MIN
+
 /* Tables of levels 1..L-1 for sentences of up to nmax terminals. Level l keeps, for every start
  * i and span length m <= W_l, the inside vector over its n_l nonterminals divided by its largest
  * entry, and the log of that factor in sc (-INFINITY when the vector is 0). Level 0 is only ever
@@ -397,7 +401,8 @@ static void inside_cell(const sl_pcfg *G, inside_ws *ws, const int32_t *t, int l
     top = 0;
     for (int a = 0; a < nl; a++)
       for (int64_t j = G->rule_start[s0 + a]; j < G->rule_start[s0 + a + 1]; j++)
-        if (G->rule_b[j] == -1 - t[i]) acc[a] += G->rule_p[j];
+        if (G->rule_b[j] == -1 - t[i] || (t[i] == PCFG_ANY && G->rule_b[j] < 0))
+          acc[a] += G->rule_p[j];
   } else if (l + 1 < G->p.levels) {
     const int Wc = ws->W[l + 1], s1 = G->level_start[l + 1], n1 = G->p.symbols[l + 1];
     const double *cv = ws->val[l + 1], *cs = ws->sc[l + 1];
@@ -447,7 +452,7 @@ static double inside_ln(const sl_pcfg *G, inside_ws *ws, const int32_t *t, int n
   const int L = G->p.levels;
   if (n < 1 || n > ws->nmax) return -INFINITY;
   for (int i = 0; i < n; i++)
-    if (t[i] < 0 || t[i] >= G->p.T) return -INFINITY;
+    if ((t[i] < 0 || t[i] >= G->p.T) && t[i] != PCFG_ANY) return -INFINITY;
   for (int l = L - 1; l >= 1; l--) {
     const int W = ws->W[l], nl = G->p.symbols[l];
     const int Wn = W < n ? W : n;
@@ -515,5 +520,63 @@ done:
   free(a);
   free(b);
   free(t);
+  return err;
+}
+
+/* ln of the grammar mass of the sentences that begin with w[0..k) (any length up to the cap):
+ * the sum over n = max(k, 1)..cap of the inside probability of w followed by n - k positions
+ * that match any terminal. buf: room for G->cap tokens. */
+static double prefix_ln(const sl_pcfg *G, inside_ws *ws, const int32_t *w, int k, int32_t *buf) {
+  double top = -INFINITY, terms[SL_PCFG_MAX_LEN_SUM];
+  int nt = 0;
+  memcpy(buf, w, (size_t)k * sizeof *buf);
+  for (int n = k < 1 ? 1 : k; n <= G->cap; n++) {
+    for (int i = k; i < n; i++)
+      buf[i] = PCFG_ANY;
+    const double x = inside_ln(G, ws, buf, n);
+    terms[nt++] = x;
+    if (x > top) top = x;
+  }
+  if (top == -INFINITY) return -INFINITY;
+  double s = 0;
+  for (int i = 0; i < nt; i++)
+    s += exp(terms[i] - top);
+  return top + log(s);
+}
+
+int sl_pcfg_next_dist(const sl_pcfg *G, const int32_t *prefix, int len, double *p) {
+  SL_CHECK(G != NULL && p != NULL && (prefix != NULL || len == 0), SL_ERR_ARG,
+           "grammar, prefix or p is NULL");
+  SL_CHECK(len >= 0 && len <= G->cap, SL_ERR_ARG,
+           "prefix of %d terminals: a sentence has 0 to %d before its EOS", len, G->cap);
+  SL_CHECK(G->cap <= SL_PCFG_MAX_LEN_SUM, SL_ERR_ARG,
+           "next-token distributions need a length cap of at most %d (this grammar's is %d)",
+           SL_PCFG_MAX_LEN_SUM, G->cap);
+  for (int i = 0; i < len; i++)
+    SL_CHECK(prefix[i] >= 0 && prefix[i] < G->p.T, SL_ERR_ARG,
+             "prefix token %d at %d is not a terminal (0..%d)", prefix[i], i, G->p.T - 1);
+  inside_ws ws;
+  SL_CALL(ws_init(G, G->cap, &ws));
+  int err = SL_OK;
+  int32_t *buf = malloc(((size_t)G->cap + 1) * sizeof *buf);
+  int32_t *w = malloc(((size_t)len + 1) * sizeof *w);
+  SL_CHECK_GOTO(buf && w, SL_ERR_NOMEM, done, "out of memory for a prefix of %d", len);
+  memcpy(w, prefix, (size_t)len * sizeof *w);
+  const double base = len == 0 ? log(G->z) : prefix_ln(G, &ws, w, len, buf);
+  SL_CHECK_GOTO(base > -INFINITY, SL_ERR_ARG, done,
+                "the prefix of %d terminals begins no sentence of the grammar", len);
+  for (int t = 0; t < G->V; t++)
+    p[t] = 0;
+  /* EOS: the sentence is exactly the prefix. */
+  if (len >= 1) p[G->eos] = exp(inside_ln(G, &ws, w, len) - base);
+  if (len < G->cap)
+    for (int t = 0; t < G->p.T; t++) {
+      w[len] = t;
+      p[t] = exp(prefix_ln(G, &ws, w, len + 1, buf) - base);
+    }
+done:
+  ws_free(&ws);
+  free(buf);
+  free(w);
   return err;
 }

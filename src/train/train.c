@@ -10,6 +10,7 @@
 #include "slingshot/corpus.h"
 #include "slingshot/error.h"
 #include "slingshot/hessian.h"
+#include "slingshot/language.h"
 #include "slingshot/log.h"
 #include "slingshot/optim.h"
 #include "slingshot/rng.h"
@@ -62,7 +63,8 @@ int sl_unique_prefixes(const sl_config *cfg, int64_t *out) {
 
 /* U(D) of the cell's corpus at the shared prefixes not beyond its D (SCIENCE.md section 2). */
 static int count_unique(const sl_config *cfg, const int32_t *corpus, int64_t D,
-                        const sl_piece *pieces, size_t n_pieces, sl_cell_result *res) {
+                        const sl_piece *pieces, size_t n_pieces, const int64_t *span_start,
+                        const int32_t *span_len, sl_cell_result *res) {
   const int P = res->n_prefixes, G = res->n_ngrams;
   int64_t prefixes[64];
   int lengths[SL_CONFIG_MAX_LIST];
@@ -78,9 +80,17 @@ static int count_unique(const sl_config *cfg, const int32_t *corpus, int64_t D,
     res->unique_ngrams[j] = NAN;
   if (n_in == 0) return SL_OK;
   double ngrams[SL_CONFIG_MAX_LIST * 64];
-  SL_CALL(sl_corpus_count_unique(corpus, (size_t)D, pieces, n_pieces, lengths, G, prefixes, n_in,
-                                 strcmp(cfg->unique.method, "hll") == 0, cfg->unique.hll_p,
-                                 res->unique_pieces, ngrams));
+  if (span_start || !pieces) /* pieces as spans (language.h), or none (then NaN) */
+    SL_CALL(sl_corpus_count_unique_spans(corpus, (size_t)D, span_start, span_len, n_pieces, lengths,
+                                         G, prefixes, n_in, strcmp(cfg->unique.method, "hll") == 0,
+                                         cfg->unique.hll_p, res->unique_pieces, ngrams, NULL));
+  else
+    SL_CALL(sl_corpus_count_unique(corpus, (size_t)D, pieces, n_pieces, lengths, G, prefixes, n_in,
+                                   strcmp(cfg->unique.method, "hll") == 0, cfg->unique.hll_p,
+                                   res->unique_pieces, ngrams));
+  if (!pieces && !span_start)
+    for (int j = 0; j < P; j++)
+      res->unique_pieces[j] = NAN;
   for (int g = 0; g < G; g++)
     for (int j = 0; j < n_in; j++)
       res->unique_ngrams[g * P + j] = ngrams[g * n_in + j];
@@ -98,6 +108,45 @@ int sl_train_language(const sl_config *cfg, int64_t seed, sl_skills_lang **out) 
   sl_config_skills_params(cfg, &p);
   SL_CALL(sl_skills_create(&p, stream_seed(cfg, seed, "language"), out));
   return SL_OK;
+}
+
+/* The data of a cell in an HMM or PCFG language (include/slingshot/language.h): the first D
+ * tokens of the seed's corpus stream, the held-out stream, the entropy estimate, and U(D) with
+ * sentences (pcfg) or no pieces (hmm). Streams as for the skills language. */
+static int other_language_data(const sl_config *cfg, const sl_cell *cell, int32_t *corpus,
+                               int32_t *val, sl_cell_result *res) {
+  const int64_t D = cell->d_tokens;
+  sl_language *L = NULL;
+  int64_t *span_start = NULL;
+  int32_t *span_len = NULL;
+  size_t n_spans = 0;
+  int err = SL_OK;
+  SL_CALL(sl_language_create(cfg, cell->seed, &L));
+  res->entropy = L->entropy_bits * log(2.0);
+  const size_t max_spans = sl_language_max_pieces(L, (size_t)D);
+  if (max_spans > 0) {
+    span_start = malloc(max_spans * sizeof *span_start);
+    span_len = malloc(max_spans * sizeof *span_len);
+    SL_CHECK_GOTO(span_start && span_len, SL_ERR_NOMEM, done, "out of memory for %zu pieces",
+                  max_spans);
+  }
+  sl_rng rng;
+  sl_rng_stream(&rng, (uint64_t)cfg->seed, (uint64_t)cell->seed, "corpus");
+  SL_CALL_GOTO(
+      sl_language_generate(L, &rng, corpus, (size_t)D, span_start, span_len, max_spans, &n_spans),
+      done);
+  sl_rng_stream(&rng, (uint64_t)cfg->seed, (uint64_t)cell->seed, "val");
+  SL_CALL_GOTO(sl_language_generate(L, &rng, val, (size_t)cfg->eval.tokens, NULL, NULL, 0, NULL),
+               done);
+  sl_timer_stop("data");
+  sl_timer_start("unique");
+  SL_CALL_GOTO(count_unique(cfg, corpus, D, NULL, n_spans, span_start, span_len, res), done);
+  sl_timer_stop("unique");
+done:
+  free(span_start);
+  free(span_len);
+  sl_language_destroy(L);
+  return err;
 }
 
 int sl_eval_loss(sl_model *m, const int32_t *tokens, int64_t n, int32_t *rows, double *loss) {
@@ -215,6 +264,14 @@ int sl_train_cell_ckpt(const sl_config *cfg, const sl_cell *cell, const sl_train
 
   /* Data: the first D tokens of the seed's corpus stream, and its held-out stream. */
   sl_timer_start("data");
+  if (sl_language_kind_of(cfg) != SL_LANGUAGE_SKILLS) {
+    /* HMM, PCFG: no skills (lang stays NULL, pieces NULL), so no skill measurements. */
+    SL_ALLOC(corpus, D);
+    SL_ALLOC(val, n_val);
+    SL_ALLOC(rows, (size_t)B * (T + 1));
+    SL_CALL_GOTO(other_language_data(cfg, cell, corpus, val, res), done);
+    goto model;
+  }
   SL_CALL_GOTO(sl_train_language(cfg, cell->seed, &lang), done);
   res->entropy = lang->entropy_bits_per_token * log(2.0);
   SL_ALLOC(corpus, D);
@@ -230,12 +287,13 @@ int sl_train_cell_ckpt(const sl_config *cfg, const sl_cell *cell, const sl_train
   SL_CALL_GOTO(sl_skills_generate(lang, &rng, val, (size_t)n_val, NULL, 0, NULL), done);
   sl_timer_stop("data");
   sl_timer_start("unique");
-  SL_CALL_GOTO(count_unique(cfg, corpus, D, pieces, n_pieces, res), done);
+  SL_CALL_GOTO(count_unique(cfg, corpus, D, pieces, n_pieces, NULL, NULL, res), done);
   sl_timer_stop("unique");
   free(pieces);
   pieces = NULL;
 
   /* Model and optimiser. */
+model:
   SL_CALL_GOTO(sl_model_create(&cell->spec, &m), done);
   sl_rng_stream(&rng, (uint64_t)cfg->seed, (uint64_t)cell->index, "init");
   SL_CALL_GOTO(sl_model_init(m, &rng), done);

@@ -186,8 +186,9 @@ static void test_uset(void) {
 static void test_hll_error(void) {
   /* For each precision and cardinality, the mean relative error over many seeds is within 3
    * standard errors of the mean (sigma / sqrt(seeds), sigma = 1.04 / sqrt(m)), and the spread of
-   * the relative errors is within 1.5 sigma. Linear counting is checked below 5m/2, the raw
-   * estimator well above it. */
+   * the relative errors (rms) is within 1.25 sigma: the theoretical standard error, with room for
+   * the sampling error of an rms over 24 to 200 seeds (measured: 0.6 to 1.15 sigma). Linear
+   * counting is checked below 5m/2, the raw estimator well above it. */
   const int ps[] = {4, 8, 12, 16};
   for (int a = 0; a < 4; a++) {
     const int p = ps[a];
@@ -209,10 +210,10 @@ static void test_hll_error(void) {
         sl_hll_free(&h);
       }
       double mean = s1 / seeds, rms = sqrt(s2 / seeds);
-      if (!(fabs(mean) <= 3 * sigma / sqrt(seeds) && rms <= 1.5 * sigma))
+      if (!(fabs(mean) <= 3 * sigma / sqrt(seeds) && rms <= 1.25 * sigma))
         printf("\n  p=%d N=%zu: mean %.4f rms %.4f sigma %.4f", p, N, mean, rms, sigma);
       CU_ASSERT_TRUE(fabs(mean) <= 3 * sigma / sqrt(seeds));
-      CU_ASSERT_TRUE(rms <= 1.5 * sigma);
+      CU_ASSERT_TRUE(rms <= 1.25 * sigma);
     }
   }
   sl_hll h;
@@ -310,6 +311,90 @@ static void test_count_unique_hll(void) {
   sl_skills_destroy(L);
 }
 
+/* Pieces given as spans (any lengths, gaps between them) against the sort reference. */
+static void test_spans(void) {
+  const size_t n = 4000;
+  int32_t *tok = malloc(n * sizeof *tok);
+  int64_t *st = malloc(n * sizeof *st);
+  int32_t *len = malloc(n * sizeof *len);
+  sl_rng r;
+  sl_rng_seed(&r, 21);
+  for (size_t i = 0; i < n; i++)
+    tok[i] = (int32_t)sl_rng_below(&r, 2);
+  size_t ns = 0, pos = 0;
+  for (;;) {
+    pos += sl_rng_below(&r, 3);                /* gaps of 0..2 tokens */
+    const size_t l = 1 + sl_rng_below(&r, 70); /* up to 70 tokens: packed and hashed keys */
+    if (pos + l > n) break;
+    st[ns] = (int64_t)pos;
+    len[ns++] = (int32_t)l;
+    pos += l;
+  }
+  int64_t pre[6];
+  SL_ASSERT_OK(sl_corpus_log_prefixes((int64_t)n, 6, 50, pre));
+  double op[6], on[6];
+  const int L = 3;
+  size_t peak = 0;
+  SL_ASSERT_OK(
+      sl_corpus_count_unique_spans(tok, n, st, len, ns, &L, 1, pre, 6, 0, 0, op, on, &peak));
+  seq *sq = malloc(ns * sizeof *sq);
+  for (int j = 0; j < 6; j++) {
+    size_t m = 0;
+    for (size_t i = 0; i < ns; i++)
+      if (st[i] + len[i] <= pre[j]) sq[m++] = (seq){tok + st[i], (size_t)len[i]};
+    CU_ASSERT_EQUAL(op[j], (double)count_distinct(sq, m));
+    CU_ASSERT_EQUAL(on[j], (double)ref_ngrams(tok, pre[j], L));
+  }
+  CU_ASSERT_TRUE(peak > 0);
+  /* Out of order spans are refused. */
+  sl_error_clear();
+  st[1] = st[0];
+  CU_ASSERT_EQUAL(
+      sl_corpus_count_unique_spans(tok, n, st, len, ns, &L, 1, pre, 6, 0, 0, op, on, NULL),
+      SL_ERR_ARG);
+  sl_error_clear();
+  free(sq);
+  free(tok);
+  free(st);
+  free(len);
+}
+
+/* A pass long enough to pre-size its sets from a sketch (>= 2^20 positions): exact counts at every
+ * prefix against a bitmap of all 4^11 possible 11-grams over 4 letters, and the table's memory at
+ * most 16 B per distinct key. */
+static void test_presized(void) {
+  const size_t n = 1500000;
+  const int L = 11;
+  int32_t *tok = malloc(n * sizeof *tok);
+  sl_rng r;
+  sl_rng_seed(&r, 22);
+  for (size_t i = 0; i < n; i++)
+    tok[i] = (int32_t)sl_rng_below(&r, 4);
+  int64_t pre[5];
+  SL_ASSERT_OK(sl_corpus_log_prefixes((int64_t)n, 5, 1000, pre));
+  double got[5];
+  size_t peak = 0;
+  SL_ASSERT_OK(
+      sl_corpus_count_unique_spans(tok, n, NULL, NULL, 0, &L, 1, pre, 5, 0, 0, NULL, got, &peak));
+  uint8_t *seen = calloc((size_t)1 << (2 * L), 1);
+  size_t d = 0;
+  uint32_t code = 0;
+  int j = 0;
+  for (size_t e = 1; e <= n; e++) {
+    code = ((code << 2) | (uint32_t)tok[e - 1]) & (((uint32_t)1 << (2 * L)) - 1);
+    if (e >= (size_t)L && !seen[code]) {
+      seen[code] = 1;
+      d++;
+    }
+    for (; j < 5 && (size_t)pre[j] == e; j++)
+      CU_ASSERT_EQUAL(got[j], (double)d);
+  }
+  CU_ASSERT_EQUAL(j, 5);
+  CU_ASSERT_TRUE((double)peak <= 16.0 * (double)d + 2e6); /* + key blocks and sketch */
+  free(seen);
+  free(tok);
+}
+
 static void test_log_prefixes(void) {
   int64_t out[40];
   SL_ASSERT_OK(sl_corpus_log_prefixes(1000000, 13, 1000, out));
@@ -348,6 +433,8 @@ int main(int argc, char **argv) {
                                   {"HyperLogLog merge", test_hll_merge},
                                   {"U(D) sketched vs exact", test_count_unique_hll},
                                   {"log-spaced prefixes", test_log_prefixes},
+                                  {"pieces as spans", test_spans},
+                                  {"pre-sized exact sets", test_presized},
                                   {NULL, NULL}};
   return sl_test_main(argc, argv, "unique", tests);
 }
