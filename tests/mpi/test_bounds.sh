@@ -62,6 +62,19 @@ check "bounds grid: the subspace cell codes d = 1000 coordinates, the full one a
 nonvac=$(paste -d' ' <(vals b.h5 /bounds/best_bound) <(vals b.h5 /bounds/log2_vocab) |
   awk '$1 < $2 { k++ } END { print k + 0 }')
 check "bounds grid: at least one non-vacuous bound ($nonvac cells below log2 V)" test "$nonvac" -ge 1
+# A subspace cell killed mid-training (SIGKILL to the process this test started) and resumed
+# from its checkpoint (w and its AdamW moments) equals the uninterrupted run, bitwise.
+"$SL" run "$SRC/tests/data/bounds.cfg" -o p.h5 --checkpoint-every 300 --log-level warn \
+  >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1 1200); do [ -e p.h5.ckpt/cell_1.ckpt ] && break; sleep 0.05; done
+sleep 0.5
+kill -KILL "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+check "subspace cell killed mid-training with a checkpoint" test -e p.h5.ckpt/cell_1.ckpt
+run_np 1 run "$SRC/tests/data/bounds.cfg" -o p.h5 --resume --log-level info >resume.log 2>&1
+check "resumed from the subspace cell's checkpoint" grep -q "cell 1: resuming" resume.log
+check "resumed == uninterrupted, bitwise (bounds included)" same_results b.h5 p.h5
 check "analyze the bounds grid" run_np 1 analyze b.h5 -o rep --bootstrap 10 --log-level warn
 check "report: bounds section, csv and /analysis/bounds" bash -c \
   "grep -q 'Compression bounds' rep/report.md && [ -s rep/bounds.csv ] && [ -s rep/bound_vs_n.gp ] &&
