@@ -81,6 +81,24 @@ typedef struct sl_config {
     int top;                           /* largest eigenvalues stored per cell */
   } flatness;
   struct {
+    int64_t
+        d; /* random-subspace dimension: theta = theta0 + P w, w in R^d (0: train all of theta) */
+  } subspace;
+  struct {
+    int enabled; /* measure the compression bound (SCIENCE.md section 3) after training */
+    int n_alphas;
+    double alphas[SL_CONFIG_MAX_LIST]; /* prediction-smoothing levels a */
+    double eps;                        /* failure probability */
+    int64_t sample;                    /* n: training pieces subsampled for the empirical risk */
+    int64_t pop_pieces;                /* fresh pieces for the population risk */
+    int n_levels;
+    int64_t levels[SL_CONFIG_MAX_LIST]; /* quantisation level counts tried (the best is charged) */
+    int kmeans;                         /* Lloyd iterations refining the uniform-bin centroids */
+    int top_k;                          /* k of the top-k error bound */
+    double prune_tol;     /* sparsity: held-out loss increase allowed by pruning, nats (0: off) */
+    int64_t prune_tokens; /* held-out tokens the pruned loss is measured on */
+  } bound;
+  struct {
     sl_axis n_params, d_tokens;
     int n_seeds;
     int64_t seeds[SL_CONFIG_MAX_LIST];

@@ -23,6 +23,16 @@
 #define SL_RESULTS_FORMAT "slingshot-results"
 #define SL_RESULTS_VERSION 1
 #define SL_RESULTS_ERROR_LEN 256
+/* The attribute `formula` of /bounds: how every bound in the file is recomputed by hand. */
+#define SL_BOUNDS_FORMULA                                                                          \
+  "Per cell and smoothing level a (SCIENCE.md section 3): bound[a] = risk_emp[a] + delta[a] * "    \
+  "(term_m + term_n), delta[a] = log2(1 + (1 - a) V / a) with V = 2^log2_vocab, term_m = "         \
+  "sqrt((k_nats - ln(r eps)) / (2 m)), term_n = sqrt(-ln((1 - r) eps) / (2 n)), r = n / (n + m), " \
+  "k_nats = (c_bits + 2 log2(c_bits) + extra_bits) ln 2, c_bits = code_bits + codebook_bits + "    \
+  "count_bits. best_bound = min over a; slack = best_bound - best_risk_pop. Top-k: topk_bound = "  \
+  "topk_emp + term_m + term_n (Delta = 1). A piece is one text piece of the skills language, "     \
+  "scored after a fixed context ending in EOS; risks are bits per token, the mean over a "         \
+  "piece's tokens, averaged over pieces."
 
 typedef struct sl_results sl_results;
 

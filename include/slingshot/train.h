@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 
+#include "slingshot/bound.h"
 #include "slingshot/config.h"
 #include "slingshot/lang.h"
 #include "slingshot/model.h"
@@ -49,6 +50,7 @@ typedef struct sl_cell_result {
   int n_prefixes, n_ngrams; /* unique-sequence counts (SCIENCE.md section 2) */
   double *unique_pieces;    /* [n_prefixes] distinct pieces in the first prefix_tokens[j] tokens */
   double *unique_ngrams;    /* [n_ngrams x n_prefixes] distinct n-grams, same prefixes */
+  sl_bound_result bound;    /* compression bound and sparsity (SCIENCE.md sections 3, 2) */
   char error[256];
   /* Flatness (SCIENCE.md section 4, src/measure/hessian.c): the Hessian of the training loss at
    * the final parameters on flatness.batches batches; NaN when not measured. */

@@ -17,6 +17,7 @@
 
 #include "slingshot/analysis.h"
 #include "slingshot/cli.h"
+#include "slingshot/report_bounds.h"
 #include "slingshot/config.h"
 #include "slingshot/error.h"
 #include "slingshot/fit.h"
@@ -1108,6 +1109,7 @@ int sl_cmd_analyze(int argc, char **argv, MPI_Comm comm) {
   SL_CHECK_GOTO(reasons && o.drop_reason && use, SL_ERR_NOMEM, done, "out of memory for %zu cells",
                 n);
   classify(&data, &o, reasons);
+  SL_CALL_GOTO(sl_bounds_variant_mask(a.file, n, o.drop_reason, reasons, REASON_LEN, comm), done);
   size_t n_use = 0;
   for (size_t i = 0; i < n; i++)
     if (!o.drop_reason[i]) use[n_use++] = i;
@@ -1145,6 +1147,7 @@ int sl_cmd_analyze(int argc, char **argv, MPI_Comm comm) {
     if (err == SL_OK) err = sl_flatness_analyze(&o);
     if (err == SL_OK) err = write_analysis(&a, &o, n_use, use, argc, argv);
     if (err == SL_OK) err = sl_report_write(&o);
+    if (err == SL_OK) err = sl_report_bounds(a.file, a.dir, a.figures);
     if (err == SL_OK) print_summary(&o, stdout);
     if (err == SL_OK) err = sl_flatness_report(&o); /* appends to report.md, prints a line */
     fflush(stdout);

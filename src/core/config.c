@@ -137,6 +137,29 @@ static const key SCHEMA[] = {
      NOCOUNT, "full Hessian spectrum (ScaLAPACK) for cells with N up to this (0: never)"},
     {"flatness.top", K_INT, 1, 64, NULL, "8", OFF(flatness.top), NOCOUNT,
      "largest eigenvalues stored per cell in /flatness/top_eigenvalues"},
+    {"subspace.d", K_I64, 0, 1e9, NULL, "0", OFF(subspace.d), NOCOUNT,
+     "random-subspace training: theta = theta0 + P w with w in R^d (0: train every parameter)"},
+    {"bound.enabled", K_BOOL, 0, 1, NULL, "true", OFF(bound.enabled), NOCOUNT,
+     "measure the compression bound and sparsity after training (SCIENCE.md section 3)"},
+    {"bound.alphas", K_REALS, 1e-9, 0.999999, NULL,
+     "[1e-4, 1e-3, 5e-3, 1e-2, 5e-2, 0.1, 0.25, 0.5]", OFF(bound.alphas), OFF(bound.n_alphas),
+     "prediction-smoothing levels a: p = (1 - a) p_model + a / V (the bound takes the best)"},
+    {"bound.eps", K_REAL, 1e-9, 0.5, NULL, "0.05", OFF(bound.eps), NOCOUNT,
+     "failure probability of the bound"},
+    {"bound.sample", K_I64, 1, 1e9, NULL, "10000", OFF(bound.sample), NOCOUNT,
+     "n: training pieces drawn (with replacement) for the empirical risk"},
+    {"bound.pop_pieces", K_I64, 1, 1e9, NULL, "10000", OFF(bound.pop_pieces), NOCOUNT,
+     "fresh pieces of a new stream for the population risk (and so the slack)"},
+    {"bound.levels", K_I64S, 2, 65536, NULL, "[8, 16]", OFF(bound.levels), OFF(bound.n_levels),
+     "quantisation level counts L tried; the best is kept and the choice is charged"},
+    {"bound.kmeans", K_INT, 0, 1000, NULL, "10", OFF(bound.kmeans), NOCOUNT,
+     "Lloyd (k-means) iterations refining the uniform-bin centroids"},
+    {"bound.top_k", K_INT, 1, 65536, NULL, "5", OFF(bound.top_k), NOCOUNT,
+     "k of the top-k error bound (top-1 is always reported)"},
+    {"bound.prune_tol", K_REAL, 0, 100, NULL, "0.01", OFF(bound.prune_tol), NOCOUNT,
+     "sparsity: held-out loss increase (nats) magnitude pruning may cause (0: not measured)"},
+    {"bound.prune_tokens", K_I64, 64, 1e9, NULL, "4096", OFF(bound.prune_tokens), NOCOUNT,
+     "held-out tokens on which pruned losses are measured"},
     {"grid.n_params", K_AXIS, 100, 1e10, NULL, NULL, OFF(grid.n_params), NOCOUNT,
      "target model sizes N: a list, or { from; to; count; } log-spaced"},
     {"grid.d_tokens", K_AXIS, 100, 1e12, NULL, NULL, OFF(grid.d_tokens), NOCOUNT,
@@ -148,7 +171,8 @@ static const key SCHEMA[] = {
 };
 #define N_SCHEMA (sizeof SCHEMA / sizeof SCHEMA[0])
 
-static const char *GROUPS[] = {"language", "model", "train", "eval", "unique", "grid", "flatness"};
+static const char *GROUPS[] = {"language", "model",    "train",    "eval", "unique",
+                               "grid",     "flatness", "subspace", "bound"};
 #define N_GROUPS (sizeof GROUPS / sizeof GROUPS[0])
 
 /* ------------------------------------------------------------------ problem list */
@@ -612,6 +636,7 @@ static const char *variant_forbidden(const char *group) {
       {"eval", "the results file's curve widths are shared by all cells"},
       {"unique", "the results file's /unique widths are shared by all cells"},
       {"grid", "the grid is what the variants are part of"},
+      {"bound", "the results file's /bounds widths (alphas) are shared by all cells"},
       {"name", "it names the experiment"},
       {"seed", "every variant of a cell index draws from the same config seed"}};
   for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)

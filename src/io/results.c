@@ -22,11 +22,12 @@
 
 /* Every dataset of the file: its path, element type, width (0: one value per cell) and meaning. */
 typedef enum { T_F64, T_I64, T_I8, T_STR } dtype;
-enum { W_CURVE = 1, W_PREFIX = 2, W_TOP = 3 };
+enum { W_CURVE = 1, W_PREFIX = 2, W_TOP = 3, W_ALPHA = 4 };
 typedef struct column {
   const char *path;
   dtype t;
-  int wide; /* 0: [cells]; W_CURVE: [cells x eval.points]; W_PREFIX: [cells x prefixes] */
+  int wide; /* 0: [cells]; W_CURVE: [cells x eval.points]; W_PREFIX: [cells x prefixes];
+             * W_ALPHA: [cells x bound.alphas] */
   const char *units, *description;
 } column;
 
@@ -75,6 +76,43 @@ enum {
   F_LMIN,
   F_ASYM,
   F_TOP,
+  B_D,
+  B_SUBSPACE,
+  B_LEVELS,
+  B_CODE,
+  B_CODEBOOK,
+  B_COUNT,
+  B_C,
+  B_PREFIX,
+  B_EXTRA,
+  B_K,
+  B_M,
+  B_N,
+  B_POP,
+  B_EPS,
+  B_LOG2V,
+  B_TERM_M,
+  B_TERM_N,
+  B_DELTA,
+  B_RISK_EMP,
+  B_RISK_POP,
+  B_BOUND,
+  B_BEST,
+  B_BEST_ALPHA,
+  B_BEST_POP,
+  B_BEST_POP_SE,
+  B_SLACK,
+  B_TOP_K,
+  B_TOP1_EMP,
+  B_TOP1_POP,
+  B_TOP1_BOUND,
+  B_TOPK_EMP,
+  B_TOPK_POP,
+  B_TOPK_BOUND,
+  B_PRUNE_FRACTION,
+  B_N_EFFECTIVE,
+  B_PRUNE_BASE,
+  B_PRUNE_LOSS,
   N_COLUMNS
 };
 
@@ -158,6 +196,68 @@ static const column COLUMNS[N_COLUMNS] = {
                 "max |H - H^T| / max |H| of the assembled Hessian before symmetrising"},
     [F_TOP] = {"/flatness/top_eigenvalues", T_F64, W_TOP, "nats/token",
                "largest eigenvalues of H, descending, [cell, m] (NaN without a spectrum)"},
+    /* The compression bound (SCIENCE.md section 3; formula in the attributes of /bounds). */
+    [B_D] = {"/bounds/d", T_I64, 0, "coordinates",
+             "d: coordinates quantised and coded (the subspace dimension, or all N parameters)"},
+    [B_SUBSPACE] = {"/bounds/subspace_d", T_I64, 0, "coordinates",
+                    "subspace.d of the cell's variant (0: every parameter trained)"},
+    [B_LEVELS] = {"/bounds/levels", T_I64, 0, "levels",
+                  "L: quantisation levels kept (the lowest bound among bound.levels)"},
+    [B_CODE] = {"/bounds/code_bits", T_F64, 0, "bits",
+                "arithmetic-coded symbols, measured by encoding (and checked by decoding)"},
+    [B_CODEBOOK] = {"/bounds/codebook_bits", T_F64, 0, "bits", "16 bits per centroid: 16 L"},
+    [B_COUNT] = {"/bounds/count_bits", T_F64, 0, "bits",
+                 "the symbol counts of the coder's model: L ceil(log2(d + 1))"},
+    [B_C] = {"/bounds/c_bits", T_F64, 0, "bits", "C = code_bits + codebook_bits + count_bits"},
+    [B_PREFIX] = {"/bounds/prefix_bits", T_F64, 0, "bits",
+                  "2 log2 C: the overhead that makes the code prefix-free"},
+    [B_EXTRA] = {"/bounds/extra_bits", T_F64, 0, "bits",
+                 "log2(number of bound.levels) + log2(number of alphas + 2): the union bound over "
+                 "the choices made after seeing the data (L; which a, top-1, top-k statement)"},
+    [B_K] = {"/bounds/k_nats", T_F64, 0, "nats", "K = (c_bits + prefix_bits + extra_bits) ln 2"},
+    [B_M] = {"/bounds/m", T_I64, 0, "pieces", "m: complete text pieces of the cell's corpus"},
+    [B_N] = {"/bounds/n", T_I64, 0, "pieces",
+             "n: training pieces drawn with replacement for the empirical risk"},
+    [B_POP] = {"/bounds/pop_pieces", T_I64, 0, "pieces",
+               "fresh pieces (a stream never trained on) for the population risk"},
+    [B_EPS] = {"/bounds/eps", T_F64, 0, "1", "failure probability eps"},
+    [B_LOG2V] = {"/bounds/log2_vocab", T_F64, 0, "bits/token", "log2 V: random guessing"},
+    [B_TERM_M] = {"/bounds/term_m", T_F64, 0, "1",
+                  "sqrt((K - ln(r eps)) / (2 m)) with r = n / (n + m)"},
+    [B_TERM_N] = {"/bounds/term_n", T_F64, 0, "1", "sqrt(-ln((1 - r) eps) / (2 n))"},
+    [B_DELTA] = {"/bounds/delta", T_F64, W_ALPHA, "bits/token",
+                 "Delta(a) = log2(1 + (1 - a) V / a), [cell, alpha]"},
+    [B_RISK_EMP] = {"/bounds/risk_emp", T_F64, W_ALPHA, "bits/token",
+                    "R_hat(a): smoothed loss of the quantised model on the n sampled training "
+                    "pieces, [cell, alpha]"},
+    [B_RISK_POP] = {"/bounds/risk_pop", T_F64, W_ALPHA, "bits/token",
+                    "the same on pop_pieces fresh pieces: the population risk, [cell, alpha]"},
+    [B_BOUND] = {"/bounds/bound", T_F64, W_ALPHA, "bits/token",
+                 "R_hat(a) + Delta(a) (term_m + term_n), [cell, alpha]"},
+    [B_BEST] = {"/bounds/best_bound", T_F64, 0, "bits/token", "the lowest bound over a"},
+    [B_BEST_ALPHA] = {"/bounds/best_alpha", T_F64, 0, "1", "the a of best_bound"},
+    [B_BEST_POP] = {"/bounds/best_risk_pop", T_F64, 0, "bits/token",
+                    "population risk at best_alpha"},
+    [B_BEST_POP_SE] = {"/bounds/best_risk_pop_stderr", T_F64, 0, "bits/token",
+                       "standard error of best_risk_pop (sd over pieces / sqrt(pop_pieces))"},
+    [B_SLACK] = {"/bounds/slack", T_F64, 0, "bits/token", "best_bound - best_risk_pop"},
+    [B_TOP_K] = {"/bounds/top_k", T_I64, 0, "1", "k of the top-k error bound"},
+    [B_TOP1_EMP] = {"/bounds/top1_emp", T_F64, 0, "1",
+                    "top-1 error (fraction of a piece's tokens, mean over the n sampled pieces)"},
+    [B_TOP1_POP] = {"/bounds/top1_pop", T_F64, 0, "1", "top-1 error on the fresh pieces"},
+    [B_TOP1_BOUND] = {"/bounds/top1_bound", T_F64, 0, "1", "top1_emp + term_m + term_n (Delta 1)"},
+    [B_TOPK_EMP] = {"/bounds/topk_emp", T_F64, 0, "1", "top-k error on the n sampled pieces"},
+    [B_TOPK_POP] = {"/bounds/topk_pop", T_F64, 0, "1", "top-k error on the fresh pieces"},
+    [B_TOPK_BOUND] = {"/bounds/topk_bound", T_F64, 0, "1", "topk_emp + term_m + term_n (Delta 1)"},
+    [B_PRUNE_FRACTION] = {"/bounds/prune_fraction", T_F64, 0, "1",
+                          "largest fraction of parameters (smallest |theta| first) that magnitude "
+                          "pruning zeroes with the held-out loss within bound.prune_tol"},
+    [B_N_EFFECTIVE] = {"/bounds/n_effective", T_F64, 0, "parameters",
+                       "effective N: n_params x (1 - prune_fraction)"},
+    [B_PRUNE_BASE] = {"/bounds/prune_loss_base", T_F64, 0, "nats/token",
+                      "held-out loss (first bound.prune_tokens tokens) before pruning"},
+    [B_PRUNE_LOSS] = {"/bounds/prune_loss", T_F64, 0, "nats/token",
+                      "the same after pruning prune_fraction"},
 };
 
 #define MAX_NGRAMS SL_CONFIG_MAX_LIST
@@ -167,15 +267,18 @@ struct sl_results {
   hid_t dset[N_COLUMNS];
   hid_t ngram_dset[MAX_NGRAMS]; /* /unique/ngrams_L, [cells x prefixes] */
   hid_t prefix_dset;            /* /unique/prefix_tokens [prefixes] (only while creating) */
+  hid_t alpha_dset;             /* /bounds/alphas [alphas] (only while creating) */
+  double alpha_values[SL_CONFIG_MAX_LIST];
   hid_t str_type;
   int64_t n_cells;
-  int points, prefixes, n_ngrams, top;
+  int points, prefixes, n_ngrams, top, alphas;
   int hll_p; /* 0: exact counts */
   int ngram_len[MAX_NGRAMS];
   const sl_config *cfg;
 };
 
 static int width(const sl_results *r, int wide) {
+  if (wide == W_ALPHA) return r->alphas;
   return wide == W_CURVE ? r->points : wide == W_PREFIX ? r->prefixes : wide == W_TOP ? r->top : 1;
 }
 
@@ -320,8 +423,8 @@ static int flatness_attributes(sl_results *r) {
 }
 
 static int create_datasets(sl_results *r) {
-  const char *groups[] = {"/grid", "/cells", "/curves", "/unique", "/flatness"};
-  for (int g = 0; g < 5; g++) {
+  const char *groups[] = {"/grid", "/cells", "/curves", "/unique", "/flatness", "/bounds"};
+  for (int g = 0; g < 6; g++) {
     hid_t id = H5Gcreate2(r->file, groups[g], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     SL_CALL_HDF5(id);
     H5Gclose(id);
@@ -347,6 +450,14 @@ static int create_datasets(sl_results *r) {
     SL_CALL(attr_str(d, "units", col->units));
     SL_CALL(attr_str(d, "description", col->description));
   }
+  SL_CALL(create_f64(r, "/bounds/alphas", r->alphas, 0, "1",
+                     "the smoothing levels a of the [cell, alpha] datasets (bound.alphas)",
+                     &r->alpha_dset));
+  hid_t bg = H5Gopen2(r->file, "/bounds", H5P_DEFAULT);
+  SL_CALL_HDF5(bg);
+  int eb = attr_str(bg, "formula", SL_BOUNDS_FORMULA);
+  H5Gclose(bg);
+  SL_CHECK(!eb, SL_ERR_HDF5, "cannot write the attributes of /bounds");
   SL_CALL(create_f64(r, "/unique/prefix_tokens", r->prefixes, 0, "tokens",
                      "corpus prefix lengths at which unique sequences are counted (shared by all "
                      "cells: corpora are nested across D)",
@@ -433,8 +544,7 @@ static int create_part(sl_results *r, const sl_part_info *p, int rank) {
     err = attr_str(d, "description",
                    "1: this part file runs the cell (slice array_task of array_count, within "
                    "cells_first..cells_last); 0: another part does (slingshot merge)");
-  if (err == SL_OK && rank == 0)
-    err = write_dset(d, H5T_NATIVE_UINT8, 0, 0, r->n_cells, p->owned);
+  if (err == SL_OK && rank == 0) err = write_dset(d, H5T_NATIVE_UINT8, 0, 0, r->n_cells, p->owned);
   H5Dclose(d);
   return err;
 }
@@ -486,6 +596,9 @@ static int write_grid(sl_results *r, const sl_run_info *info) {
       pf[j] = (double)pre[j];
     SL_CALL_GOTO(write_dset(r->prefix_dset, H5T_NATIVE_DOUBLE, 0, 0, r->prefixes, pf), done);
   }
+  if (r->alpha_dset >= 0)
+    SL_CALL_GOTO(write_dset(r->alpha_dset, H5T_NATIVE_DOUBLE, 0, 0, r->alphas, r->alpha_values),
+                 done);
 done:
   free(f);
   free(v);
@@ -601,6 +714,10 @@ static void results_init(sl_results *r, const sl_run_info *info) {
   r->top = info->cfg->flatness.top;
   r->cfg = info->cfg;
   r->prefix_dset = -1;
+  r->alpha_dset = -1;
+  r->alphas = info->cfg->bound.n_alphas;
+  for (int a = 0; a < r->alphas; a++)
+    r->alpha_values[a] = info->cfg->bound.alphas[a];
   r->file = -1;
   for (int c = 0; c < N_COLUMNS; c++)
     r->dset[c] = -1;
@@ -822,6 +939,44 @@ int sl_results_write_cell(sl_results *r, const sl_cell *cell, const sl_cell_resu
   SL_CALL(PUT_F64(C_WALL, res->wall_s));
   SL_CALL(PUT_I64(C_RANK, rank));
   SL_CALL(PUT_I64(C_DIVERGED, res->diverged_step));
+  const sl_bound_result *b = &res->bound;
+  SL_CALL(PUT_I64(B_D, b->d));
+  SL_CALL(PUT_I64(B_SUBSPACE, b->subspace));
+  SL_CALL(PUT_I64(B_LEVELS, b->levels));
+  SL_CALL(PUT_F64(B_CODE, b->code_bits));
+  SL_CALL(PUT_F64(B_CODEBOOK, b->codebook_bits));
+  SL_CALL(PUT_F64(B_COUNT, b->count_bits));
+  SL_CALL(PUT_F64(B_C, b->c_bits));
+  SL_CALL(PUT_F64(B_PREFIX, b->prefix_bits));
+  SL_CALL(PUT_F64(B_EXTRA, b->extra_bits));
+  SL_CALL(PUT_F64(B_K, b->k_nats));
+  SL_CALL(PUT_I64(B_M, b->m));
+  SL_CALL(PUT_I64(B_N, b->n));
+  SL_CALL(PUT_I64(B_POP, b->pop_pieces));
+  SL_CALL(PUT_F64(B_EPS, b->eps));
+  SL_CALL(PUT_F64(B_LOG2V, b->log2_vocab));
+  SL_CALL(PUT_F64(B_TERM_M, b->term_m));
+  SL_CALL(PUT_F64(B_TERM_N, b->term_n));
+  SL_CALL(write_rows(r, B_DELTA, i, 1, b->delta));
+  SL_CALL(write_rows(r, B_RISK_EMP, i, 1, b->risk_emp));
+  SL_CALL(write_rows(r, B_RISK_POP, i, 1, b->risk_pop));
+  SL_CALL(write_rows(r, B_BOUND, i, 1, b->bound));
+  SL_CALL(PUT_F64(B_BEST, b->best_bound));
+  SL_CALL(PUT_F64(B_BEST_ALPHA, b->best_alpha));
+  SL_CALL(PUT_F64(B_BEST_POP, b->best_risk_pop));
+  SL_CALL(PUT_F64(B_BEST_POP_SE, b->best_risk_pop_stderr));
+  SL_CALL(PUT_F64(B_SLACK, b->slack));
+  SL_CALL(PUT_I64(B_TOP_K, b->top_k));
+  SL_CALL(PUT_F64(B_TOP1_EMP, b->top1_emp));
+  SL_CALL(PUT_F64(B_TOP1_POP, b->top1_pop));
+  SL_CALL(PUT_F64(B_TOP1_BOUND, b->top1_bound));
+  SL_CALL(PUT_F64(B_TOPK_EMP, b->topk_emp));
+  SL_CALL(PUT_F64(B_TOPK_POP, b->topk_pop));
+  SL_CALL(PUT_F64(B_TOPK_BOUND, b->topk_bound));
+  SL_CALL(PUT_F64(B_PRUNE_FRACTION, b->prune_fraction));
+  SL_CALL(PUT_F64(B_N_EFFECTIVE, b->n_effective));
+  SL_CALL(PUT_F64(B_PRUNE_BASE, b->prune_loss_base));
+  SL_CALL(PUT_F64(B_PRUNE_LOSS, b->prune_loss));
 #undef PUT_F64
 #undef PUT_I64
   SL_CALL(write_rows(r, K_LOSS, i, 1, res->curve_loss));
@@ -856,6 +1011,7 @@ int sl_results_close(sl_results *r) {
   for (int g = 0; g < r->n_ngrams; g++)
     if (r->ngram_dset[g] > 0) H5Dclose(r->ngram_dset[g]);
   if (r->prefix_dset > 0) H5Dclose(r->prefix_dset);
+  if (r->alpha_dset > 0) H5Dclose(r->alpha_dset);
   if (r->str_type >= 0 && r->str_type != 0) H5Tclose(r->str_type);
   herr_t e = r->file >= 0 ? H5Fclose(r->file) : 0;
   free(r);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "slingshot/bound_cell.h"
 #include "slingshot/checkpoint.h"
 #include "slingshot/corpus.h"
 #include "slingshot/error.h"
@@ -14,6 +15,7 @@
 #include "slingshot/log.h"
 #include "slingshot/optim.h"
 #include "slingshot/rng.h"
+#include "slingshot/subspace.h"
 #include "slingshot/timer.h"
 
 int sl_cell_result_alloc(sl_cell_result *r, int n_points, int n_prefixes, int n_ngrams) {
@@ -244,6 +246,7 @@ int sl_train_cell_ckpt(const sl_config *cfg, const sl_cell *cell, const sl_train
   int32_t *corpus = NULL, *val = NULL, *rows = NULL;
   sl_piece *pieces = NULL;
   sl_config *vcfg = NULL;
+  sl_subspace *sub = NULL; /* subspace.d > 0: the optimiser trains w, theta = theta0 + P w */
   size_t n_pieces = 0;
   const int T = cell->spec.T, B = cell->spec.B;
   const int64_t D = cell->d_tokens, n_val = cfg->eval.tokens;
@@ -256,6 +259,7 @@ int sl_train_cell_ckpt(const sl_config *cfg, const sl_cell *cell, const sl_train
     res->curve_loss[i] = res->curve_tokens[i] = NAN;
   res->train_loss = res->val_loss = res->excess_loss = NAN;
   sl_flatness_clear(res);
+  sl_bound_result_clear(&res->bound);
 
   /* The cell's variant: its model and training keys put over the config (sl_config_variant). */
   SL_ALLOC(vcfg, 1);
@@ -297,6 +301,11 @@ model:
   SL_CALL_GOTO(sl_model_create(&cell->spec, &m), done);
   sl_rng_stream(&rng, (uint64_t)cfg->seed, (uint64_t)cell->index, "init");
   SL_CALL_GOTO(sl_model_init(m, &rng), done);
+  if (cfg->subspace.d > 0) {
+    sl_rng_stream(&rng, (uint64_t)cfg->seed, (uint64_t)cell->index, "subspace");
+    SL_CALL_GOTO(sl_subspace_create(m->n_params, (size_t)cfg->subspace.d, m->params, &rng, &sub),
+                 done);
+  }
   sl_optim_spec os = {.kind =
                           strcmp(cfg->train.optimizer, "sgd") == 0 ? SL_OPTIM_SGD : SL_OPTIM_ADAMW,
                       .beta1 = cfg->train.beta1,
@@ -304,7 +313,7 @@ model:
                       .eps = cfg->train.eps,
                       .weight_decay = cfg->train.weight_decay,
                       .momentum = cfg->train.momentum};
-  SL_CALL_GOTO(sl_optim_create(&os, m->n_params, &opt), done);
+  SL_CALL_GOTO(sl_optim_create(&os, sub ? sub->d : m->n_params, &opt), done);
 
   /* Evaluation steps: evenly spaced from 0 (the untrained model) to the end of training. */
   const int P = res->n_points;
@@ -317,12 +326,15 @@ model:
   int64_t first_step = 0;
   sl_checkpoint ck;
   if (ckpt && ckpt->path) {
-    SL_CALL_GOTO(sl_checkpoint_bind(&ck, cell->index, ckpt->config_sha256, m, opt, res->curve_loss,
-                                    res->curve_tokens, P),
+    sl_model mw = *m; /* subspace: w is the state (theta follows from it), so bind w */
+    if (sub) mw.params = sub->w, mw.n_params = sub->d;
+    SL_CALL_GOTO(sl_checkpoint_bind(&ck, cell->index, ckpt->config_sha256, &mw, opt,
+                                    res->curve_loss, res->curve_tokens, P),
                  done);
     /* Resume: a bad or foreign file is an error, not ignored. */
     if (access(ckpt->path, F_OK) == 0) {
       SL_CALL_GOTO(sl_checkpoint_load(ckpt->path, &ck), done);
+      if (sub) sl_subspace_apply(sub, sub->w, m->params);
       sl_log_all(SL_LOG_INFO, "cell %lld: resuming from its checkpoint at step %lld of %lld",
                  (long long)cell->index, (long long)ck.step, (long long)steps);
       opt->step = ck.optim_step;
@@ -384,9 +396,13 @@ model:
       goto done;
     }
     double norm;
-    sl_grad_clip(m->grads, m->n_params, cfg->train.grad_clip, &norm);
+    if (sub) sl_subspace_grad(sub, m->grads, sub->gw); /* grad_w = P^T grad_theta */
+    sl_grad_clip(sub ? sub->gw : m->grads, sub ? sub->d : m->n_params, cfg->train.grad_clip, &norm);
     double lr = sl_lr_at(cfg->train.lr, cfg->train.min_lr, step, cfg->train.warmup, steps);
-    SL_CALL_GOTO(sl_optim_step(opt, m->params, m->grads, m->decay, lr), done);
+    SL_CALL_GOTO(sl_optim_step(opt, sub ? sub->w : m->params, sub ? sub->gw : m->grads,
+                               sub ? NULL : m->decay, lr),
+                 done);
+    if (sub) sl_subspace_apply(sub, sub->w, m->params);
     sl_timer_stop("train");
     res->steps = step + 1;
     res->tokens_trained += per_step;
@@ -417,6 +433,11 @@ model:
     SL_CALL_GOTO(sl_flatness_cell(cfg, cell, m, corpus, D, res), done);
     sl_timer_stop("flatness");
   }
+  if (cfg->bound.enabled && lang && res->status == SL_CELL_DONE) {
+    sl_timer_start("bound");
+    SL_CALL_GOTO(sl_bound_cell(cfg, cell, lang, m, sub, corpus, D, val, n_val, &res->bound), done);
+    sl_timer_stop("bound");
+  }
 
 done:
   res->wall_s = sl_wtime() - t0;
@@ -425,6 +446,7 @@ done:
     snprintf(res->error, sizeof res->error, "%s", sl_error_message());
   }
   sl_optim_destroy(opt);
+  sl_subspace_destroy(sub);
   sl_model_destroy(m);
   sl_skills_destroy(lang);
   free(corpus);
