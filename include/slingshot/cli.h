@@ -16,6 +16,7 @@ int sl_cmd_fit(int argc, char **argv, MPI_Comm comm);
 int sl_cmd_analyze(int argc, char **argv, MPI_Comm comm);
 int sl_cmd_bench(int argc, char **argv, MPI_Comm comm);
 int sl_cmd_export(int argc, char **argv, MPI_Comm comm);
+int sl_cmd_theory(int argc, char **argv, MPI_Comm comm);
 
 /* U(D) = c D^gamma for one quantity of /unique (distinct pieces, or distinct L-grams). */
 typedef struct sl_unique_fit {

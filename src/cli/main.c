@@ -18,6 +18,7 @@ static void usage(FILE *f) {
              "  analyze results.h5 [-o DIR]                        fits into /analysis, report\n"
              "  export results.h5 --csv [-o OUT.csv]               one CSV row per cell\n"
              "  bench train|corpus                                 benchmarks that print figures\n"
+             "  theory [CONFIG] [-o theory.h5]                     skill-theorem curves, Monte Carlo\n"
              "\nRun under MPI: mpirun -np 2 slingshot run\n");
 }
 
@@ -46,12 +47,14 @@ int main(int argc, char **argv) {
     err = sl_cmd_analyze(argc - 1, argv + 1, MPI_COMM_WORLD);
   } else if (strcmp(argv[1], "export") == 0) {
     err = sl_cmd_export(argc - 1, argv + 1, MPI_COMM_WORLD);
+  } else if (strcmp(argv[1], "theory") == 0) {
+    err = sl_cmd_theory(argc - 1, argv + 1, MPI_COMM_WORLD);
   } else if (strcmp(argv[1], "bench") == 0) {
     err = sl_cmd_bench(argc - 1, argv + 1, MPI_COMM_WORLD);
   } else {
     if (rank == 0) usage(stderr);
     err = sl_error_set(SL_ERR_ARG, __func__, __FILE__, __LINE__,
-                       "unknown command '%s' (commands: run, status, analyze, fit, export, bench)",
+                       "unknown command '%s' (commands: run, status, analyze, fit, export, bench, theory)",
                        argv[1]);
   }
   /* Ranks may disagree (an error seen by one rank only). Rank 0 prints its error; another rank
