@@ -47,6 +47,7 @@ typedef struct sl_cell_result {
   int n_prefixes, n_ngrams; /* unique-sequence counts (SCIENCE.md section 2) */
   double *unique_pieces;    /* [n_prefixes] distinct pieces in the first prefix_tokens[j] tokens */
   double *unique_ngrams;    /* [n_ngrams x n_prefixes] distinct n-grams, same prefixes */
+  struct sl_competence *skills; /* skill competence (issue 5; competence.h); NULL: not measured */
   char error[256];
 } sl_cell_result;
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "slingshot/checkpoint.h"
+#include "slingshot/competence.h"
 #include "slingshot/corpus.h"
 #include "slingshot/error.h"
 #include "slingshot/log.h"
@@ -31,6 +32,8 @@ void sl_cell_result_free(sl_cell_result *r) {
   free(r->curve_tokens);
   free(r->unique_pieces);
   free(r->unique_ngrams);
+  sl_competence_free(r->skills);
+  free(r->skills);
   memset(r, 0, sizeof *r);
 }
 
@@ -193,6 +196,7 @@ int sl_train_cell_ckpt(const sl_config *cfg, const sl_cell *cell, const sl_train
   int32_t *corpus = NULL, *val = NULL, *rows = NULL;
   sl_piece *pieces = NULL;
   size_t n_pieces = 0;
+  sl_tuples *seen = NULL; /* the corpus's skill tuples, for competence (issue 5) */
   const int T = cell->spec.T, B = cell->spec.B;
   const int64_t D = cell->d_tokens, n_val = cfg->eval.tokens;
 
@@ -203,6 +207,7 @@ int sl_train_cell_ckpt(const sl_config *cfg, const sl_cell *cell, const sl_train
   for (int i = 0; i < res->n_points; i++)
     res->curve_loss[i] = res->curve_tokens[i] = NAN;
   res->train_loss = res->val_loss = res->excess_loss = NAN;
+  if (res->skills) sl_competence_clear(res->skills); /* no stale numbers from another cell */
 
   /* Data: the first D tokens of the seed's corpus stream, and its held-out stream. */
   sl_timer_start("data");
@@ -223,6 +228,8 @@ int sl_train_cell_ckpt(const sl_config *cfg, const sl_cell *cell, const sl_train
   sl_timer_start("unique");
   SL_CALL_GOTO(count_unique(cfg, corpus, D, pieces, n_pieces, res), done);
   sl_timer_stop("unique");
+  if (cfg->skills.pieces > 0)
+    SL_CALL_GOTO(sl_competence_record(cfg, lang, pieces, n_pieces, D, &seen), done);
   free(pieces);
   pieces = NULL;
 
@@ -345,6 +352,8 @@ int sl_train_cell_ckpt(const sl_config *cfg, const sl_cell *cell, const sl_train
     res->diverged_step = steps;
     snprintf(res->error, sizeof res->error, "diverged: non-finite loss after training");
   }
+  if (res->status == SL_CELL_DONE && cfg->skills.pieces > 0) /* skill competence (issue 5) */
+    SL_CALL_GOTO(sl_competence_cell(cfg, cell, lang, seen, m, rows, res), done);
 
 done:
   res->wall_s = sl_wtime() - t0;
@@ -354,6 +363,7 @@ done:
   }
   sl_optim_destroy(opt);
   sl_model_destroy(m);
+  sl_tuples_destroy(seen);
   sl_skills_destroy(lang);
   free(corpus);
   free(val);
