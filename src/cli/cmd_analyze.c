@@ -1141,6 +1141,7 @@ int sl_cmd_analyze(int argc, char **argv, MPI_Comm comm) {
     if (err == SL_OK) err = derive_unique(&data, &o);
     if (err == SL_OK) err = write_analysis(&a, &o, n_use, use, argc, argv);
     if (err == SL_OK) err = sl_report_write(&o);
+    if (err == SL_OK) err = sl_report_skills(&o); /* issue 5 */
     if (err == SL_OK) print_summary(&o, stdout);
     fflush(stdout);
     sl_log(SL_LOG_INFO,
