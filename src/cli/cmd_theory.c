@@ -184,7 +184,9 @@ static int write_h5(const char *path, int into_results, const theory_run *t) {
   }
 done:
   if (g >= 0) H5Gclose(g);
-  SL_CHECK(H5Fclose(f) >= 0 && err == SL_OK, err ? err : SL_ERR_HDF5, "writing %s failed", path);
+  herr_t closed = H5Fclose(f);
+  SL_CALL(err);
+  SL_CHECK(closed >= 0, SL_ERR_HDF5, "closing %s failed (disk full?)", path);
   return SL_OK;
 }
 

@@ -403,11 +403,12 @@ done:
 /* ------------------------------------------------------------------ figures */
 
 static void gp_head(FILE *g, const char *name, const char *what, const char *file) {
-  fprintf(g,
-          "# %s\n# Written by slingshot analyze from %s. Redraw with `gnuplot %s.gp` here.\n"
-          "set terminal pngcairo size 1000,650 enhanced font \"DejaVu Sans,13\"\n"
-          "set output \"%s.png\"\nset grid lw 0.5 lc rgb \"#d0d0d0\"\nset key top left box opaque\n",
-          what, file, name, name);
+  fprintf(
+      g,
+      "# %s\n# Written by slingshot analyze from %s. Redraw with `gnuplot %s.gp` here.\n"
+      "set terminal pngcairo size 1000,650 enhanced font \"DejaVu Sans,13\"\n"
+      "set output \"%s.png\"\nset grid lw 0.5 lc rgb \"#d0d0d0\"\nset key top left box opaque\n",
+      what, file, name, name);
 }
 
 static double sig(double x, double m, double w) {
@@ -698,7 +699,9 @@ static int write_md(const char *dir, const sl_analyze_out *o, const skills_out *
       "Measured fraction of skills above each competence (steps) against the theorem's bound "
       "(dashed) for the cells of least, median and most compute"};
   fprintf(f, "\n### Figures\n\n");
-  for (int k = 0; k < 4; k++) {
+  if (s->n_use == 0)
+    fprintf(f, "None: no done cell has skill measurements (skills.pieces = 0?).\n");
+  for (int k = 0; k < 4 && s->n_use > 0; k++) {
     if (fig_rc[k] == 0)
       fprintf(f, "![%s](%s.png)\n\n*%s.* Script [%s.gp](%s.gp), data [%s.dat](%s.dat).\n\n",
               caps[k], figs[k], caps[k], figs[k], figs[k], figs[k], figs[k]);

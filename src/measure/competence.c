@@ -8,7 +8,8 @@
 #include "slingshot/error.h"
 #include "slingshot/timer.h"
 
-#define CHUNK 4096 /* positions per predictor call */
+/* Positions per predictor call: up to 4096, and probabilities of at most 2^24 floats (64 MiB). */
+#define CHUNK_FLOATS ((size_t)1 << 24)
 
 int sl_competence_alloc(sl_competence *c, int S, const sl_competence_spec *spec) {
   memset(c, 0, sizeof *c);
@@ -136,16 +137,18 @@ static int rank_of(const float *q, int V, int t) {
 static int score(const sl_skills_lang *L, const stream *s, const sl_piece *pc, size_t np, int full,
                  int top_k, sl_predict_fn predict, void *ctx, uint8_t *correct, tally *acc) {
   const int V = L->V;
+  size_t chunk = CHUNK_FLOATS / (size_t)V;
+  chunk = chunk > 4096 ? 4096 : chunk < 64 ? 64 : chunk; /* a piece has at most 18 positions */
   int err = SL_OK;
-  int64_t *pos = malloc(sizeof(int64_t) * CHUNK);
-  float *q = malloc(sizeof(float) * (size_t)CHUNK * (size_t)V);
+  int64_t *pos = malloc(sizeof(int64_t) * chunk);
+  float *q = malloc(sizeof(float) * chunk * (size_t)V);
   double *pt = malloc(sizeof(double) * (size_t)V);
   SL_CHECK_GOTO(pos && q && pt, SL_ERR_NOMEM, done, "out of memory scoring pieces");
   for (size_t i0 = 0; i0 < np;) {
     size_t n_pos = 0, i1 = i0;
     while (i1 < np) {
       const int k = pc[i1].arity, len = full ? 2 * k + 2 : k;
-      if (n_pos + (size_t)len > CHUNK) break;
+      if (n_pos + (size_t)len > chunk) break;
       const int64_t first = pc[i1].start + (full ? 0 : k + 1);
       for (int j = 0; j < len; j++)
         pos[n_pos++] = first + j;
