@@ -17,6 +17,7 @@ int sl_cmd_analyze(int argc, char **argv, MPI_Comm comm);
 int sl_cmd_bench(int argc, char **argv, MPI_Comm comm);
 int sl_cmd_export(int argc, char **argv, MPI_Comm comm);
 int sl_cmd_merge(int argc, char **argv, MPI_Comm comm);
+int sl_cmd_theory(int argc, char **argv, MPI_Comm comm);
 
 /* U(D) = c D^gamma for one quantity of /unique (distinct pieces, or distinct L-grams). */
 typedef struct sl_unique_fit {
@@ -82,5 +83,8 @@ typedef struct sl_analyze_out {
 int sl_report_prepare_dir(const char *dir);
 /* report.md, the CSVs and the figures (gnuplot scripts, data, PNGs) into a->dir. */
 int sl_report_write(sl_analyze_out *a);
+/* The skills analysis (src/cli/report_skills.c): reads /skills of a->file, writes
+ * /analysis/skills, figures and a section of a->dir/report.md (after sl_report_write). */
+int sl_report_skills(sl_analyze_out *a);
 
 #endif

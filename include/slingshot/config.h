@@ -99,6 +99,15 @@ typedef struct sl_config {
     int64_t prune_tokens; /* held-out tokens the pruned loss is measured on */
   } bound;
   struct {
+    int pieces;       /* held-out pieces for theta and skill competence (0: no measurement) */
+    int K;            /* largest tuple size k' whose competence is measured */
+    int tuples;       /* tuples sampled per k' and split (seen, unseen, longer) */
+    int probe_pieces; /* probe pieces per tuple */
+    int top_k;        /* k of the top-k accuracy of answer tokens */
+    int n_thresholds;
+    double thresholds[SL_CONFIG_MAX_ARITY]; /* competence thresholds for "fraction above" */
+  } skills;
+  struct {
     sl_axis n_params, d_tokens;
     int n_seeds;
     int64_t seeds[SL_CONFIG_MAX_LIST];

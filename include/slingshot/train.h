@@ -51,6 +51,7 @@ typedef struct sl_cell_result {
   double *unique_pieces;    /* [n_prefixes] distinct pieces in the first prefix_tokens[j] tokens */
   double *unique_ngrams;    /* [n_ngrams x n_prefixes] distinct n-grams, same prefixes */
   sl_bound_result bound;    /* compression bound and sparsity (SCIENCE.md sections 3, 2) */
+  struct sl_competence *skills; /* skill competence (issue 5; competence.h); NULL: not measured */
   char error[256];
   /* Flatness (SCIENCE.md section 4, src/measure/hessian.c): the Hessian of the training loss at
    * the final parameters on flatness.batches batches; NaN when not measured. */

@@ -1148,6 +1148,7 @@ int sl_cmd_analyze(int argc, char **argv, MPI_Comm comm) {
     if (err == SL_OK) err = write_analysis(&a, &o, n_use, use, argc, argv);
     if (err == SL_OK) err = sl_report_write(&o);
     if (err == SL_OK) err = sl_report_bounds(a.file, a.dir, a.figures);
+    if (err == SL_OK) err = sl_report_skills(&o); /* issue 5 */
     if (err == SL_OK) print_summary(&o, stdout);
     if (err == SL_OK) err = sl_flatness_report(&o); /* appends to report.md, prints a line */
     fflush(stdout);

@@ -10,16 +10,18 @@
 #include "slingshot/log.h"
 
 static void usage(FILE *f) {
-  fprintf(f, "slingshot: an MPI simulator of scaling laws and emergence on synthetic languages\n\n"
-             "usage: slingshot COMMAND [options]   (slingshot COMMAND --help for each)\n\n"
-             "  run [CONFIG] [-o results.h5] [--resume] [--force]   train the grid into one file\n"
-             "  status results.h5                                  done / todo / failed cells\n"
-             "  merge part*.h5 -o results.h5                       job-array parts into one file\n"
-             "  fit --csv table.csv                                 fit L(N,D) to external data\n"
-             "  analyze results.h5 [-o DIR]                        fits into /analysis, report\n"
-             "  export results.h5 --csv [-o OUT.csv]               one CSV row per cell\n"
-             "  bench train|corpus                                 benchmarks that print figures\n"
-             "\nRun under MPI: mpirun -np 2 slingshot run\n");
+  fprintf(f,
+          "slingshot: an MPI simulator of scaling laws and emergence on synthetic languages\n\n"
+          "usage: slingshot COMMAND [options]   (slingshot COMMAND --help for each)\n\n"
+          "  run [CONFIG] [-o results.h5] [--resume] [--force]   train the grid into one file\n"
+          "  status results.h5                                  done / todo / failed cells\n"
+          "  merge part*.h5 -o results.h5                       job-array parts into one file\n"
+          "  fit --csv table.csv                                 fit L(N,D) to external data\n"
+          "  analyze results.h5 [-o DIR]                        fits into /analysis, report\n"
+          "  export results.h5 --csv [-o OUT.csv]               one CSV row per cell\n"
+          "  bench train|corpus                                 benchmarks that print figures\n"
+          "  theory [CONFIG] [-o theory.h5]                     skill-theorem curves, Monte Carlo\n"
+          "\nRun under MPI: mpirun -np 2 slingshot run\n");
 }
 
 int main(int argc, char **argv) {
@@ -49,13 +51,15 @@ int main(int argc, char **argv) {
     err = sl_cmd_export(argc - 1, argv + 1, MPI_COMM_WORLD);
   } else if (strcmp(argv[1], "merge") == 0) {
     err = sl_cmd_merge(argc - 1, argv + 1, MPI_COMM_WORLD);
+  } else if (strcmp(argv[1], "theory") == 0) {
+    err = sl_cmd_theory(argc - 1, argv + 1, MPI_COMM_WORLD);
   } else if (strcmp(argv[1], "bench") == 0) {
     err = sl_cmd_bench(argc - 1, argv + 1, MPI_COMM_WORLD);
   } else {
     if (rank == 0) usage(stderr);
     err = sl_error_set(SL_ERR_ARG, __func__, __FILE__, __LINE__,
                        "unknown command '%s' (commands: run, status, merge, analyze, fit, export, "
-                       "bench)",
+                       "bench, theory)",
                        argv[1]);
   }
   /* Ranks may disagree (an error seen by one rank only). Rank 0 prints its error; another rank

@@ -26,15 +26,16 @@
 #define FL_STR 256
 
 /* Downstream ability, in order of preference: dataset, its sense (+1: higher is better), label.
- * >>> /skills competence (issue 5) plugs in here: add its per-cell dataset (e.g. the mean
- * competence on unseen skill tuples, or on longer chains) ABOVE the held-out loss, with sense
- * +1; the first one present in the file is used, and the report names it. <<< */
+ * The first one present in the file is used, and the report names it. /skills/tuple_competence
+ * ([cell, k'-1, split]) is reduced per cell to the mean over k' of the never-seen and the
+ * longer-chain splits (transfer beyond the training corpus; read_transfer). */
 static const struct {
   const char *path;
   int sense;
   const char *label;
 } DOWNSTREAM[] = {
-    {"/skills/unseen_competence", +1, "competence on unseen skill tuples (/skills)"},
+    {"/skills/tuple_competence", +1,
+     "competence on never-seen skill tuples and longer chains (mean over k', /skills)"},
     {"/cells/val_loss", -1, "held-out loss (nats/token; lower is better)"},
 };
 #define N_DOWNSTREAM (sizeof DOWNSTREAM / sizeof DOWNSTREAM[0])
@@ -80,6 +81,38 @@ static int read_col(hid_t f, const char *path, size_t n, double *out, int requir
       cnt == (hssize_t)n ? H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) : -1;
   H5Dclose(d);
   SL_CHECK(r >= 0, SL_ERR_FORMAT, "cannot read %s as %zu numbers", path, n);
+  return SL_OK;
+}
+
+/* Per cell, the mean of the finite entries of splits 1 (never seen together in training) and 2
+ * (longer than any training piece) of /skills/tuple_competence [n, K, 3]. */
+static int read_transfer(hid_t f, const char *path, size_t n, double *out) {
+  hid_t d = H5Dopen2(f, path, H5P_DEFAULT);
+  SL_CALL_HDF5(d);
+  hid_t sp = H5Dget_space(d);
+  hsize_t dims[3] = {0, 0, 0};
+  int rank = H5Sget_simple_extent_ndims(sp);
+  if (rank == 3) H5Sget_simple_extent_dims(sp, dims, NULL);
+  H5Sclose(sp);
+  double *all = NULL;
+  if (rank == 3 && dims[0] == n && dims[2] == 3) all = malloc(sizeof(double) * n * dims[1] * 3);
+  herr_t r = all ? H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, all) : -1;
+  H5Dclose(d);
+  if (r < 0) {
+    free(all);
+    return SL_ERROR(SL_ERR_FORMAT, "cannot read %s as [%zu, K, 3] numbers", path, n);
+  }
+  for (size_t i = 0; i < n; i++) {
+    double sum = 0;
+    int cnt = 0;
+    for (hsize_t k = 0; k < dims[1]; k++)
+      for (int split = 1; split <= 2; split++) {
+        double v = all[(i * dims[1] + k) * 3 + (hsize_t)split];
+        if (isfinite(v)) sum += v, cnt++;
+      }
+    out[i] = cnt ? sum / cnt : NAN;
+  }
+  free(all);
   return SL_OK;
 }
 
@@ -148,7 +181,10 @@ static int read_file(const char *file, flat_an *a) {
   SL_CALL_GOTO(read_col(f, "/flatness/lambda_max", a->n, a->lmax, 1), done);
   for (size_t k = 0; k < N_DOWNSTREAM; k++)
     if (has_path(f, DOWNSTREAM[k].path)) {
-      SL_CALL_GOTO(read_col(f, DOWNSTREAM[k].path, a->n, a->downstream, 1), done);
+      if (strcmp(DOWNSTREAM[k].path, "/skills/tuple_competence") == 0)
+        SL_CALL_GOTO(read_transfer(f, DOWNSTREAM[k].path, a->n, a->downstream), done);
+      else
+        SL_CALL_GOTO(read_col(f, DOWNSTREAM[k].path, a->n, a->downstream, 1), done);
       a->down_path = DOWNSTREAM[k].path;
       a->down_label = DOWNSTREAM[k].label;
       a->down_sense = DOWNSTREAM[k].sense;

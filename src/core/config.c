@@ -160,6 +160,18 @@ static const key SCHEMA[] = {
      "sparsity: held-out loss increase (nats) magnitude pruning may cause (0: not measured)"},
     {"bound.prune_tokens", K_I64, 64, 1e9, NULL, "4096", OFF(bound.prune_tokens), NOCOUNT,
      "held-out tokens on which pruned losses are measured"},
+    {"skills.pieces", K_INT, 0, 10000000, NULL, "2000", OFF(skills.pieces), NOCOUNT,
+     "held-out pieces for theta and skill competence (0: no skill measurement)"},
+    {"skills.K", K_INT, 1, SL_CONFIG_MAX_ARITY, NULL, "3", OFF(skills.K), NOCOUNT,
+     "largest tuple size k' whose competence is measured (above k_max: longer chains)"},
+    {"skills.tuples", K_INT, 1, 4096, NULL, "32", OFF(skills.tuples), NOCOUNT,
+     "tuples sampled per k' and split (seen, unseen, longer)"},
+    {"skills.probe_pieces", K_INT, 1, 100000, NULL, "16", OFF(skills.probe_pieces), NOCOUNT,
+     "probe pieces per sampled tuple"},
+    {"skills.top_k", K_INT, 1, 65536, NULL, "3", OFF(skills.top_k), NOCOUNT,
+     "k of the top-k accuracy of the answer tokens"},
+    {"skills.thresholds", K_REALS, 0, 1, NULL, "[0.5, 0.9]", OFF(skills.thresholds),
+     OFF(skills.n_thresholds), "competence thresholds for the fractions of skills/tuples above"},
     {"grid.n_params", K_AXIS, 100, 1e10, NULL, NULL, OFF(grid.n_params), NOCOUNT,
      "target model sizes N: a list, or { from; to; count; } log-spaced"},
     {"grid.d_tokens", K_AXIS, 100, 1e12, NULL, NULL, OFF(grid.d_tokens), NOCOUNT,
@@ -171,8 +183,8 @@ static const key SCHEMA[] = {
 };
 #define N_SCHEMA (sizeof SCHEMA / sizeof SCHEMA[0])
 
-static const char *GROUPS[] = {"language", "model",    "train",    "eval", "unique",
-                               "grid",     "flatness", "subspace", "bound"};
+static const char *GROUPS[] = {"language", "model",    "train",    "eval",  "unique",
+                               "grid",     "flatness", "subspace", "bound", "skills"};
 #define N_GROUPS (sizeof GROUPS / sizeof GROUPS[0])
 
 /* ------------------------------------------------------------------ problem list */
@@ -597,6 +609,9 @@ static void check_rules(problems *p, sl_config *cfg) {
     problem(p, 0,
             "language.S = %d is smaller than language.k_max = %d: a piece needs k distinct skills",
             cfg->language.S, cfg->language.k_max);
+  if (cfg->skills.top_k > cfg->language.M + cfg->language.S + 1)
+    problem(p, 0, "skills.top_k = %d is larger than the vocabulary M + S + 1 = %d",
+            cfg->skills.top_k, cfg->language.M + cfg->language.S + 1);
   if (cfg->train.min_lr > cfg->train.lr)
     problem(p, 0, "train.min_lr = %g is larger than train.lr = %g", cfg->train.min_lr,
             cfg->train.lr);
@@ -637,6 +652,7 @@ static const char *variant_forbidden(const char *group) {
       {"unique", "the results file's /unique widths are shared by all cells"},
       {"grid", "the grid is what the variants are part of"},
       {"bound", "the results file's /bounds widths (alphas) are shared by all cells"},
+      {"skills", "the results file's /skills widths (skills, k', tuples) are shared by all cells"},
       {"name", "it names the experiment"},
       {"seed", "every variant of a cell index draws from the same config seed"}};
   for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)

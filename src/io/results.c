@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "slingshot/competence.h"
 #include "slingshot/error.h"
 #include "slingshot/language.h"
 
@@ -274,6 +275,8 @@ struct sl_results {
   int points, prefixes, n_ngrams, top, alphas;
   int hll_p; /* 0: exact counts */
   int ngram_len[MAX_NGRAMS];
+  hid_t sk_dset[16]; /* /skills (issue 5), SK_* order; created with the file */
+  int sk_S, sk_K, sk_tuples, sk_thr;
   const sl_config *cfg;
 };
 
@@ -421,6 +424,7 @@ static int flatness_attributes(sl_results *r) {
   SL_CHECK(!e, SL_ERR_HDF5, "cannot write the attributes of /flatness");
   return SL_OK;
 }
+static int create_skills(sl_results *r, const sl_config *cfg); /* /skills, below */
 
 static int create_datasets(sl_results *r) {
   const char *groups[] = {"/grid", "/cells", "/curves", "/unique", "/flatness", "/bounds"};
@@ -479,6 +483,173 @@ static int create_datasets(sl_results *r) {
              r->ngram_len[g]);
     SL_CALL(create_f64(r, path, r->n_cells, r->prefixes, "n-grams", desc, &r->ngram_dset[g]));
   }
+  SL_CALL(create_skills(r, r->cfg));
+  return SL_OK;
+}
+
+/* ------------------------------------------------------------------ /skills (issue 5) */
+
+enum {
+  SK_THETA,
+  SK_EXCESS,
+  SK_TOP1,
+  SK_TOPK,
+  SK_COMP,
+  SK_PIECES,
+  SK_FRAC_SKILLS,
+  SK_TUPLE_MEAN,
+  SK_TUPLE_COUNT,
+  SK_TUPLE_VALUES,
+  SK_FRAC_TUPLES,
+  SK_N
+};
+
+typedef struct sk_column {
+  const char *path, *units, *description;
+  int inner; /* dims after [cells]: 0 none, 1 [S], 2 [thr], 3 [K, 3], 4 [K, 3, tuples],
+              * 5 [K, 3, thr] */
+} sk_column;
+
+static const sk_column SK_COLUMNS[SK_N] = {
+    [SK_THETA] = {"/skills/theta", "1",
+                  "fraction of held-out pieces with a wrong teacher-forced cloze answer (answers: "
+                  "y1..yk, each must be the top-1 token)",
+                  0},
+    [SK_EXCESS] = {"/skills/excess_kl", "nats/token",
+                   "exact excess loss: mean over the held-out pieces' tokens of KL(true next-token "
+                   "distribution || model)",
+                   0},
+    [SK_TOP1] = {"/skills/top1", "1", "top-1 accuracy of the held-out answer tokens y1..yk", 0},
+    [SK_TOPK] = {"/skills/topk", "1",
+                 "top-k accuracy (k = skills.top_k) of the held-out answer tokens", 0},
+    [SK_COMP] = {"/skills/competence", "1",
+                 "competence of every skill: fraction of held-out pieces using it answered "
+                 "correctly, [cell, skill]; NaN if no piece used it",
+                 1},
+    [SK_PIECES] = {"/skills/skill_pieces", "pieces",
+                   "held-out pieces using each skill, [cell, skill]", 1},
+    [SK_FRAC_SKILLS] = {"/skills/frac_skills_above", "1",
+                        "fraction of skills with competence >= thresholds[t], [cell, t]", 2},
+    [SK_TUPLE_MEAN] = {"/skills/tuple_competence", "1",
+                       "mean competence of the sampled k'-tuples, [cell, k'-1, split] with split "
+                       "0 seen together in the training corpus, 1 never seen, 2 longer than any "
+                       "training piece (k' > k_max); NaN where the split does not apply or is "
+                       "empty",
+                       3},
+    [SK_TUPLE_COUNT] = {"/skills/tuple_count", "tuples",
+                        "k'-tuples measured, [cell, k'-1, split] (NaN: split not applicable)", 3},
+    [SK_TUPLE_VALUES] = {"/skills/tuple_values", "1",
+                         "each sampled tuple's competence (fraction of its probe pieces answered "
+                         "correctly), [cell, k'-1, split, tuple]; NaN past tuple_count",
+                         4},
+    [SK_FRAC_TUPLES] = {"/skills/frac_tuples_above", "1",
+                        "fraction of sampled k'-tuples with competence >= thresholds[t], [cell, "
+                        "k'-1, split, t]",
+                        5},
+};
+
+static int sk_dims(const sl_results *r, int inner, hsize_t *dims) {
+  dims[0] = (hsize_t)r->n_cells;
+  const hsize_t K = (hsize_t)r->sk_K, thr = (hsize_t)(r->sk_thr ? r->sk_thr : 1);
+  switch (inner) {
+  case 0:
+    return 1;
+  case 1:
+    dims[1] = (hsize_t)r->sk_S;
+    return 2;
+  case 2:
+    dims[1] = thr;
+    return 2;
+  case 3:
+    dims[1] = K, dims[2] = SL_N_SPLITS;
+    return 3;
+  case 4:
+    dims[1] = K, dims[2] = SL_N_SPLITS, dims[3] = (hsize_t)r->sk_tuples;
+    return 4;
+  default:
+    dims[1] = K, dims[2] = SL_N_SPLITS, dims[3] = thr;
+    return 4;
+  }
+}
+
+static int create_skills(sl_results *r, const sl_config *cfg) {
+  hid_t g = H5Gcreate2(r->file, "/skills", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  SL_CALL_HDF5(g);
+  int err = SL_OK;
+  char thr[256] = "";
+  for (int t = 0; t < cfg->skills.n_thresholds; t++)
+    snprintf(thr + strlen(thr), sizeof thr - strlen(thr), "%s%.17g", t ? ", " : "",
+             cfg->skills.thresholds[t]);
+  SL_CALL_GOTO(attr_str(g, "description",
+                        "skill and k'-tuple competence on fresh pieces (docs/SCIENCE.md sections 0 "
+                        "and 1); held-out pieces from stream (seed, grid seed, \"skills_eval\")"),
+               done);
+  SL_CALL_GOTO(attr_str(g, "cloze_answers",
+                        "y1..yk of each piece <s1>..<sk> x y1..yk EOS, teacher-forced; right when "
+                        "the top-1 token (ties to the lower id); a piece is correct when all are"),
+               done);
+  SL_CALL_GOTO(attr_str(g, "splits", "0 seen, 1 unseen, 2 longer"), done);
+  SL_CALL_GOTO(attr_str(g, "thresholds", thr), done);
+  SL_CALL_GOTO(attr_i64(g, "pieces", cfg->skills.pieces), done);
+  SL_CALL_GOTO(attr_i64(g, "K", cfg->skills.K), done);
+  SL_CALL_GOTO(attr_i64(g, "tuples", cfg->skills.tuples), done);
+  SL_CALL_GOTO(attr_i64(g, "probe_pieces", cfg->skills.probe_pieces), done);
+  SL_CALL_GOTO(attr_i64(g, "top_k", cfg->skills.top_k), done);
+  SL_CALL_GOTO(attr_i64(g, "k_max", cfg->language.k_max), done);
+  for (int c = 0; c < SK_N; c++) {
+    hsize_t dims[4];
+    int rank = sk_dims(r, SK_COLUMNS[c].inner, dims);
+    hid_t sp = H5Screate_simple(rank, dims, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
+    H5Pset_fill_time(dcpl, H5D_FILL_TIME_ALLOC);
+    double nan = NAN;
+    H5Pset_fill_value(dcpl, H5T_NATIVE_DOUBLE, &nan);
+    hid_t d =
+        H5Dcreate2(r->file, SK_COLUMNS[c].path, H5T_IEEE_F64LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
+    SL_CHECK_GOTO(d >= 0, SL_ERR_HDF5, done, "cannot create dataset %s", SK_COLUMNS[c].path);
+    r->sk_dset[c] = d;
+    SL_CALL_GOTO(attr_str(d, "units", SK_COLUMNS[c].units), done);
+    SL_CALL_GOTO(attr_str(d, "description", SK_COLUMNS[c].description), done);
+  }
+done:
+  H5Gclose(g);
+  return err;
+}
+
+static int open_skills(sl_results *r, const char *path) {
+  for (int c = 0; c < SK_N; c++) {
+    SL_CHECK(H5Lexists(r->file, "/skills", H5P_DEFAULT) > 0 &&
+                 H5Lexists(r->file, SK_COLUMNS[c].path, H5P_DEFAULT) > 0,
+             SL_ERR_FORMAT,
+             "%s has no %s: it was made by a slingshot without skill competence; start a new "
+             "file with -o",
+             path, SK_COLUMNS[c].path);
+    r->sk_dset[c] = H5Dopen2(r->file, SK_COLUMNS[c].path, H5P_DEFAULT);
+    SL_CHECK(r->sk_dset[c] >= 0, SL_ERR_HDF5, "cannot open %s in %s", SK_COLUMNS[c].path, path);
+  }
+  return SL_OK;
+}
+
+static int write_skills(sl_results *r, int64_t i, const sl_competence *c) {
+  const double *src[SK_N] = {&c->theta,      &c->excess_kl,   &c->top1,       &c->top_k,
+                             c->competence,  c->skill_pieces, c->frac_skills, c->tuple_mean,
+                             c->tuple_count, c->tuple_values, c->frac_tuples};
+  for (int k = 0; k < SK_N; k++) {
+    hsize_t dims[4], off[4] = {(hsize_t)i, 0, 0, 0};
+    int rank = sk_dims(r, SK_COLUMNS[k].inner, dims);
+    dims[0] = 1;
+    hid_t fs = H5Dget_space(r->sk_dset[k]);
+    H5Sselect_hyperslab(fs, H5S_SELECT_SET, off, NULL, dims, NULL);
+    hid_t ms = H5Screate_simple(rank, dims, NULL);
+    herr_t w = H5Dwrite(r->sk_dset[k], H5T_NATIVE_DOUBLE, ms, fs, H5P_DEFAULT, src[k]);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    SL_CHECK(w >= 0, SL_ERR_HDF5, "writing %s row %lld failed (disk full?)", SK_COLUMNS[k].path,
+             (long long)i);
+  }
   return SL_OK;
 }
 
@@ -495,6 +666,7 @@ static int open_datasets(sl_results *r, const char *path) {
     r->ngram_dset[g] = H5Dopen2(r->file, name, H5P_DEFAULT);
     SL_CHECK(r->ngram_dset[g] >= 0, SL_ERR_FORMAT, "%s has no dataset %s", path, name);
   }
+  SL_CALL(open_skills(r, path));
   return SL_OK;
 }
 
@@ -721,6 +893,11 @@ static void results_init(sl_results *r, const sl_run_info *info) {
   r->file = -1;
   for (int c = 0; c < N_COLUMNS; c++)
     r->dset[c] = -1;
+  for (int c = 0; c < 16; c++)
+    r->sk_dset[c] = -1;
+  r->sk_S = info->cfg->language.S, r->sk_K = info->cfg->skills.K;
+  r->sk_tuples = info->cfg->skills.tuples, r->sk_thr = info->cfg->skills.n_thresholds;
+  r->cfg = info->cfg;
 }
 
 static hid_t parallel_fapl(MPI_Comm comm) {
@@ -995,6 +1172,7 @@ int sl_results_write_cell(sl_results *r, const sl_cell *cell, const sl_cell_resu
   for (int g = 0; g < r->n_ngrams; g++)
     SL_CALL(write_dset(r->ngram_dset[g], H5T_NATIVE_DOUBLE, r->prefixes, i, 1,
                        res->unique_ngrams + (size_t)g * r->prefixes));
+  if (res->skills && res->status == SL_CELL_DONE) SL_CALL(write_skills(r, i, res->skills));
   char msg[SL_RESULTS_ERROR_LEN] = {0};
   snprintf(msg, sizeof msg, "%s", res->error);
   SL_CALL(write_rows(r, G_ERROR, i, 1, msg));
@@ -1012,6 +1190,8 @@ int sl_results_close(sl_results *r) {
     if (r->ngram_dset[g] > 0) H5Dclose(r->ngram_dset[g]);
   if (r->prefix_dset > 0) H5Dclose(r->prefix_dset);
   if (r->alpha_dset > 0) H5Dclose(r->alpha_dset);
+  for (int c = 0; c < 16; c++)
+    if (r->sk_dset[c] > 0) H5Dclose(r->sk_dset[c]);
   if (r->str_type >= 0 && r->str_type != 0) H5Tclose(r->str_type);
   herr_t e = r->file >= 0 ? H5Fclose(r->file) : 0;
   free(r);

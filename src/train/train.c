@@ -8,6 +8,7 @@
 
 #include "slingshot/bound_cell.h"
 #include "slingshot/checkpoint.h"
+#include "slingshot/competence.h"
 #include "slingshot/corpus.h"
 #include "slingshot/error.h"
 #include "slingshot/hessian.h"
@@ -35,6 +36,8 @@ void sl_cell_result_free(sl_cell_result *r) {
   free(r->curve_tokens);
   free(r->unique_pieces);
   free(r->unique_ngrams);
+  sl_competence_free(r->skills);
+  free(r->skills);
   memset(r, 0, sizeof *r);
 }
 
@@ -248,6 +251,7 @@ int sl_train_cell_ckpt(const sl_config *cfg, const sl_cell *cell, const sl_train
   sl_config *vcfg = NULL;
   sl_subspace *sub = NULL; /* subspace.d > 0: the optimiser trains w, theta = theta0 + P w */
   size_t n_pieces = 0;
+  sl_tuples *seen = NULL; /* the corpus's skill tuples, for competence (issue 5) */
   const int T = cell->spec.T, B = cell->spec.B;
   const int64_t D = cell->d_tokens, n_val = cfg->eval.tokens;
 
@@ -265,6 +269,7 @@ int sl_train_cell_ckpt(const sl_config *cfg, const sl_cell *cell, const sl_train
   SL_ALLOC(vcfg, 1);
   SL_CALL_GOTO(sl_config_variant(cfg, cell->variant, vcfg), done);
   cfg = vcfg;
+  if (res->skills) sl_competence_clear(res->skills); /* no stale numbers from another cell */
 
   /* Data: the first D tokens of the seed's corpus stream, and its held-out stream. */
   sl_timer_start("data");
@@ -293,6 +298,8 @@ int sl_train_cell_ckpt(const sl_config *cfg, const sl_cell *cell, const sl_train
   sl_timer_start("unique");
   SL_CALL_GOTO(count_unique(cfg, corpus, D, pieces, n_pieces, NULL, NULL, res), done);
   sl_timer_stop("unique");
+  if (cfg->skills.pieces > 0)
+    SL_CALL_GOTO(sl_competence_record(cfg, lang, pieces, n_pieces, D, &seen), done);
   free(pieces);
   pieces = NULL;
 
@@ -438,6 +445,9 @@ model:
     SL_CALL_GOTO(sl_bound_cell(cfg, cell, lang, m, sub, corpus, D, val, n_val, &res->bound), done);
     sl_timer_stop("bound");
   }
+  if (res->status == SL_CELL_DONE && lang &&
+      cfg->skills.pieces > 0) /* skill competence (issue 5) */
+    SL_CALL_GOTO(sl_competence_cell(cfg, cell, lang, seen, m, rows, res), done);
 
 done:
   res->wall_s = sl_wtime() - t0;
@@ -448,6 +458,7 @@ done:
   sl_optim_destroy(opt);
   sl_subspace_destroy(sub);
   sl_model_destroy(m);
+  sl_tuples_destroy(seen);
   sl_skills_destroy(lang);
   free(corpus);
   free(val);
