@@ -255,7 +255,7 @@ static int create_f64(sl_results *r, const char *path, int64_t rows, int cols, c
   hid_t d = H5Dcreate2(r->file, path, H5T_IEEE_F64LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
   H5Pclose(dcpl);
   H5Sclose(sp);
-  SL_CHECK(d >= 0, SL_ERR_HDF5, "cannot create dataset %s", path);
+  SL_CHECK(d >= 0, SL_ERR_IO, "cannot create dataset %s (disk full?)", path);
   *out = d;
   SL_CALL(attr_str(d, "units", units));
   SL_CALL(attr_str(d, "description", description));
@@ -285,7 +285,7 @@ static int create_datasets(sl_results *r) {
         H5Dcreate2(r->file, col->path, file_type(r, col->t), sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     H5Pclose(dcpl);
     H5Sclose(sp);
-    SL_CHECK(d >= 0, SL_ERR_HDF5, "cannot create dataset %s", col->path);
+    SL_CHECK(d >= 0, SL_ERR_IO, "cannot create dataset %s (disk full?)", col->path);
     r->dset[c] = d;
     SL_CALL(attr_str(d, "units", col->units));
     SL_CALL(attr_str(d, "description", col->description));
@@ -469,6 +469,8 @@ static void results_init(sl_results *r, const sl_run_info *info) {
     r->dset[c] = -1;
 }
 
+void sl_results_abandon(sl_results *r);
+
 static hid_t parallel_fapl(MPI_Comm comm) {
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   if (fapl < 0) return fapl;
@@ -533,16 +535,31 @@ int sl_results_create(const char *path, const sl_run_info *info, int force, MPI_
   H5Pclose(fapl);
   SL_CHECK_GOTO(r->file >= 0, SL_ERR_IO, fail, "cannot create %s (is the file system writable?)",
                 path);
-  SL_CALL_GOTO(write_attributes(r, info), fail);
-  SL_CALL_GOTO(create_datasets(r), fail);
+  /* Agree after each collective phase: a write that fails on one rank only (disk full) must
+   * not leave the others waiting in the next collective call. */
+  err = write_attributes(r, info);
+  SL_CALL_GOTO(agree(err, comm), fail);
+  err = create_datasets(r);
+  SL_CALL_GOTO(agree(err, comm), fail);
   /* The plan: rank 0 writes it, the others join nothing (independent writes). */
   if (rank == 0) err = write_grid(r, info);
   SL_CALL_GOTO(agree(err, comm), fail);
-  SL_CHECK_GOTO(H5Fflush(r->file, H5F_SCOPE_GLOBAL) >= 0, SL_ERR_HDF5, fail,
-                "cannot flush %s (disk full?)", path);
+  err = H5Fflush(r->file, H5F_SCOPE_GLOBAL) >= 0
+            ? SL_OK
+            : SL_ERROR(SL_ERR_IO, "cannot write %s (disk full?)", path);
+  SL_CALL_GOTO(agree(err, comm), fail);
   *out = r;
   return SL_OK;
 fail:
+  if (r->file >= 0) {
+    /* A file that could not be set up (disk full, I/O error) holds no cell: remove it, so that
+     * --resume starts it afresh, and do not close it (see sl_results_abandon). */
+    if (rank == 0) unlink(path);
+    for (int c = 0; c < N_COLUMNS; c++)
+      r->dset[c] = -1;
+    sl_results_abandon(r);
+    return err;
+  }
   sl_results_close(r);
   return err;
 }
@@ -747,4 +764,21 @@ int sl_results_close(sl_results *r) {
   free(r);
   SL_CHECK(e >= 0, SL_ERR_HDF5, "closing the results file failed (disk full?)");
   return SL_OK;
+}
+
+/* HDF5 1.10 cannot survive a failed H5Fclose: closing writes the superblock, and when that write
+ * fails (disk full, I/O error) the file's handle is left half torn down and HDF5's own shutdown
+ * (in MPI_Finalize) crashes on it. So a file whose writes failed is left open, and main ends
+ * the process without shutting HDF5 down (sl_results_abandoned). Every cell marked done in it
+ * was written completely before (status last), so nothing finished is lost. */
+static int g_abandoned = 0;
+
+void sl_results_abandon(sl_results *r) {
+  if (!r) return;
+  g_abandoned = 1;
+  free(r); /* the HDF5 handles stay open on purpose */
+}
+
+int sl_results_abandoned(void) {
+  return g_abandoned;
 }
