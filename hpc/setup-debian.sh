@@ -8,7 +8,8 @@ PACKAGES=(build-essential cmake pkg-config
   libhdf5-openmpi-dev hdf5-tools
   libscalapack-openmpi-dev libopenblas-dev liblapack-dev
   libgsl-dev libcunit1-dev libconfig-dev
-  gnuplot-nox)
+  gnuplot-nox
+  valgrind clang libclang-rt-14-dev python3-h5py)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
