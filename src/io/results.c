@@ -530,7 +530,7 @@ int sl_results_create(const char *path, const sl_run_info *info, int force, MPI_
   SL_CHECK_GOTO(fapl >= 0, SL_ERR_HDF5, fail, "cannot set up MPI-IO file access");
   /* HDF5 1.10 object headers and superblock carry checksums: damaged metadata is refused when
    * read instead of giving wrong or missing datasets (readable by HDF5 >= 1.10, h5py included). */
-  H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_LATEST);
+  H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110);
   r->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   H5Pclose(fapl);
   SL_CHECK_GOTO(r->file >= 0, SL_ERR_IO, fail, "cannot create %s (is the file system writable?)",
