@@ -8,7 +8,8 @@ PACKAGES=(build-essential cmake pkg-config
   libhdf5-openmpi-dev hdf5-tools
   libscalapack-openmpi-dev libopenblas-dev liblapack-dev
   libgsl-dev libcunit1-dev libconfig-dev
-  gnuplot-nox)
+  gnuplot-nox
+  valgrind clang libclang-rt-14-dev python3-h5py)
 # SLURM and munge for the integration test tests/mpi/test_slurm.sh (it starts its own daemons on
 # loopback; the packages' services stay unconfigured). Left out where a SLURM not from Debian is
 # already installed (a cluster's own), which Debian's packages would conflict with, or with
@@ -17,6 +18,7 @@ if [ -z "${SLINGSHOT_NO_SLURM:-}" ] && { ! command -v sbatch >/dev/null 2>&1 ||
   dpkg-query -W -f='${Status}' slurm-client 2>/dev/null | grep -q "install ok installed"; }; then
   PACKAGES+=(slurm-wlm munge)
 fi
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

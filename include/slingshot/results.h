@@ -61,6 +61,11 @@ int sl_results_write_cell(sl_results *r, const sl_cell *cell, const sl_cell_resu
 /* Collective. */
 int sl_results_close(sl_results *r);
 
+/* Not collective: gives up a file whose writes failed (disk full, I/O error) without closing it
+ * (closing would fail and leave HDF5 to crash at exit); the caller then ends the process without
+ * MPI_Finalize when sl_results_abandoned() is true. The cells marked done stay readable. */
+void sl_results_abandon(sl_results *r);
+int sl_results_abandoned(void);
 /* Not collective (serial HDF5): reads n_cells and /grid/status of a results file; checks the
  * format. *status is malloc'ed. */
 int sl_results_read_status(const char *path, int64_t *n_cells, int8_t **status);

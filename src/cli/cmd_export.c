@@ -149,10 +149,13 @@ static int read_column(hid_t g, const char *path, const char *gname, const char 
   *taken = 0;
   H5O_info_t oi;
 #if H5_VERSION_GE(1, 12, 0)
-  if (H5Oget_info_by_name3(g, name, &oi, H5O_INFO_BASIC, H5P_DEFAULT) < 0) return SL_OK;
+  herr_t got = H5Oget_info_by_name3(g, name, &oi, H5O_INFO_BASIC, H5P_DEFAULT);
 #else
-  if (H5Oget_info_by_name2(g, name, &oi, H5O_INFO_BASIC, H5P_DEFAULT) < 0) return SL_OK;
+  herr_t got = H5Oget_info_by_name2(g, name, &oi, H5O_INFO_BASIC, H5P_DEFAULT);
 #endif
+  /* An object that is listed but cannot be read is damage, not a column to leave out. */
+  SL_CHECK(got >= 0, SL_ERR_FORMAT, "%s: cannot read /%s/%s: the file is damaged", path, gname,
+           name);
   if (oi.type != H5O_TYPE_DATASET) return SL_OK;
   hid_t d = H5Dopen2(g, name, H5P_DEFAULT);
   SL_CHECK(d >= 0, SL_ERR_FORMAT, "%s: cannot open /%s/%s", path, gname, name);
@@ -233,7 +236,11 @@ static int read_table(const char *path, export_table *t) {
       char name[128];
       ssize_t len =
           H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, k, name, sizeof name, H5P_DEFAULT);
-      if (len < 0 || (size_t)len >= sizeof name) continue;
+      if (len < 0) {
+        err = SL_ERROR(SL_ERR_FORMAT, "%s: cannot list %s: the file is damaged", path, gpath);
+        break;
+      }
+      if ((size_t)len >= sizeof name) continue;
       int taken = 0;
       err = read_column(g, path, gname, name, t, &taken);
     }

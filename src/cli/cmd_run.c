@@ -264,6 +264,8 @@ int sl_cmd_run(int argc, char **argv, MPI_Comm comm) {
   uint8_t *todo = NULL;
   sl_cell_result cr = {0};
   sl_run_slice slice = {0};
+  int write_failed = 0; /* a rank could not write the results file */
+
   char output[512];
   snprintf(output, sizeof output, "%s", a.output ? a.output : "");
   if (!a.output) snprintf(output, sizeof output, "%s.h5", cfg.name);
@@ -382,14 +384,25 @@ int sl_cmd_run(int argc, char **argv, MPI_Comm comm) {
   int worst = local_err;
   MPI_Allreduce(&local_err, &worst, 1, MPI_INT, MPI_MAX, comm);
   err = local_err;
+  if (err != SL_OK) { /* say what is safe and how to go on */
+    char what[1024];
+    snprintf(what, sizeof what, "%s", sl_error_message());
+    err = SL_ERROR(SL_ERR_IO,
+                   "%s. The cells finished before the error are safe in %s: free space (or fix "
+                   "the file system), then run the same command with --resume to finish the grid",
+                   what, output);
+  }
   if (worst != SL_OK && err == SL_OK)
-    err = SL_ERROR(worst, "another rank could not write its results (see its message)");
+    err = SL_ERROR(SL_ERR_IO, "another rank could not write its results (see its message)");
+  write_failed = worst != SL_OK;
 
 done:
   /* Collectives below: every rank must get here, which holds because every failure above is
    * either identical on all ranks (config, grid, file checks agree) or was agreed on. */
   if (sched) sl_sched_destroy(sched);
-  if (res) {
+  if (res && write_failed) {
+    sl_results_abandon(res); /* closing would fail too, and crash HDF5 (see results.h) */
+  } else if (res) {
     int e = sl_results_close(res);
     if (err == SL_OK) err = e;
   }

@@ -29,27 +29,9 @@ void sl_fmt_bytes(double b, char *buf, size_t size) {
   snprintf(buf, size, "%.*f %s", u ? 1 : 0, b, unit[u]);
 }
 
-/* MemAvailable of this node in bytes (0 if unknown). */
+/* Bytes available on this node (0 if unknown): see sl_run_node_memory. */
 static double mem_available(void) {
-  FILE *f = fopen("/proc/meminfo", "r");
-  if (!f) return 0;
-  char line[256];
-  double kb = 0;
-  while (fgets(line, sizeof line, f))
-    if (sscanf(line, "MemAvailable: %lf kB", &kb) == 1) break;
-  fclose(f);
-  return kb * 1024.0;
-}
-
-/* Ranks sharing this node, and so its memory. Collective. */
-static int ranks_per_node(MPI_Comm comm) {
-  MPI_Comm node;
-  int n = 1;
-  if (MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
-    MPI_Comm_size(node, &n);
-    MPI_Comm_free(&node);
-  }
-  return n;
+  return sl_run_node_memory();
 }
 
 /* The results file's size, roughly: every dataset is allocated up front. */
@@ -63,29 +45,12 @@ int sl_run_check_resources(const sl_config *cfg, const sl_grid *g, const char *o
                            MPI_Comm comm) {
   int rank;
   MPI_Comm_rank(comm, &rank);
-  int local = ranks_per_node(comm);
   int err = SL_OK;
-  if (rank == 0) {
-    char msg[2048] = "", a[32], b[32], c[32];
-    size_t len = 0;
-    int64_t worst = 0;
-    size_t worst_bytes = 0;
-    for (int64_t i = 0; i < g->n_cells; i++) {
-      size_t bytes = sl_cell_memory_bytes(cfg, &g->cells[i]);
-      if (bytes > worst_bytes) worst_bytes = bytes, worst = i;
-    }
-    double avail = mem_available();
-    if (avail > 0 && (double)worst_bytes * local > avail) {
-      sl_fmt_bytes((double)worst_bytes, a, sizeof a);
-      sl_fmt_bytes((double)worst_bytes * local, b, sizeof b);
-      sl_fmt_bytes(avail, c, sizeof c);
-      len += (size_t)snprintf(msg + len, sizeof msg - len,
-                              "cell %lld (N=%zu, D=%lld) needs %s on each of the %d ranks of this "
-                              "node, %s in all, but %s is available: run fewer ranks per node, or "
-                              "lower grid.n_params, grid.d_tokens or train.batch",
-                              (long long)worst, g->cells[worst].n_params,
-                              (long long)g->cells[worst].d_tokens, a, local, b, c);
-    }
+  char msg[4096] = "", a[32], b[32];
+  size_t len = 0;
+  /* Memory per node (every node's ranks against its memory) and the MPI layout. */
+  err = sl_run_check_layout(cfg, g, output, comm, msg, sizeof msg, &len);
+  if (rank == 0 && err == SL_OK) {
     char dir[512];
     snprintf(dir, sizeof dir, "%s", output);
     char *slash = strrchr(dir, '/');

@@ -240,6 +240,17 @@ int sl_analysis_read(const char *path, sl_analysis_data *d) {
   d->entropy_nats = NAN;
   /* The format checks (HDF5 at all, format, format_version) are those of every reader. */
   SL_CALL(sl_results_read_config(path, &d->config));
+  { /* and those of /grid/status (rows against n_cells, codes a run writes) */
+    int64_t n_status = 0;
+    int8_t *status = NULL;
+    int e = sl_results_read_status(path, &n_status, &status);
+    free(status);
+    if (e != SL_OK) {
+      free(d->config);
+      d->config = NULL;
+      return sl_error_trace(e, __func__, __FILE__, __LINE__);
+    }
+  }
   hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   SL_CHECK(f >= 0, SL_ERR_FORMAT, "cannot open %s as HDF5 (truncated or damaged?)", path);
   int err = read_all(f, path, d);

@@ -296,13 +296,14 @@ int sl_csv_column(const sl_csv *csv, const char *name, size_t *col) {
       return SL_OK;
     }
   char known[1024] = "";
+  const size_t room = sizeof known - 8; /* keeps space for ", ..." after a cut name */
   for (size_t j = 0; j < csv->n_cols; j++) {
     size_t used = strlen(known);
-    if (used + 8 >= sizeof known) {
+    int w = snprintf(known + used, room - used, "%s'%s'", j ? ", " : "", csv->names[j]);
+    if (w < 0 || used + (size_t)w >= room) {
       strcat(known, ", ...");
       break;
     }
-    snprintf(known + used, sizeof known - used, "%s'%s'", j ? ", " : "", csv->names[j]);
   }
   return SL_ERROR(SL_ERR_FORMAT, "%s: no column '%s' (the header has: %s)", csv->source, name,
                   known);

@@ -610,7 +610,13 @@ int sl_merge(const char *const *paths, int n, const char *out, int force, sl_mer
    * last; under a temporary name until complete. */
   snprintf(tmp, sizeof tmp, "%s.merge-tmp", out);
   unlink(tmp);
-  fo = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  {
+    /* HDF5 1.10 format, as the run writes it: checksummed metadata (results.c). */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110);
+    fo = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+  }
   SL_CHECK_GOTO(fo >= 0, SL_ERR_IO, done,
                 "cannot create %s (does its directory exist and is it "
                 "writable?)",

@@ -321,12 +321,17 @@ static int attr_i64(hid_t obj, const char *name, int64_t v) {
 
 /* Reads a string attribute into a new buffer, or fails with SL_ERR_FORMAT. */
 static int read_attr_str(hid_t obj, const char *name, const char *path, char **out) {
-  SL_CHECK(H5Aexists(obj, name) > 0, SL_ERR_FORMAT,
-           "%s is not a slingshot results file: it has no '%s' attribute", path, name);
+  htri_t has = H5Aexists(obj, name);
+  SL_CHECK(has >= 0, SL_ERR_FORMAT, "%s: cannot read its attributes: the file is damaged", path);
+  SL_CHECK(has > 0, SL_ERR_FORMAT, "%s is not a slingshot results file: it has no '%s' attribute",
+           path, name);
   hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
   SL_CALL_HDF5(a);
   hid_t t = H5Aget_type(a);
-  int ok = H5Tget_class(t) == H5T_STRING && !H5Tis_variable_str(t);
+  hid_t sp = H5Aget_space(a); /* one string: an array of them is not ours (and would overflow) */
+  int ok = H5Tget_class(t) == H5T_STRING && !H5Tis_variable_str(t) &&
+           H5Sget_simple_extent_npoints(sp) == 1;
+  H5Sclose(sp);
   size_t size = ok ? H5Tget_size(t) : 0;
   char *buf = ok ? calloc(size + 1, 1) : NULL;
   hid_t mt = H5Tcopy(H5T_C_S1);
@@ -394,7 +399,7 @@ static int create_f64(sl_results *r, const char *path, int64_t rows, int cols, c
   hid_t d = H5Dcreate2(r->file, path, H5T_IEEE_F64LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
   H5Pclose(dcpl);
   H5Sclose(sp);
-  SL_CHECK(d >= 0, SL_ERR_HDF5, "cannot create dataset %s", path);
+  SL_CHECK(d >= 0, SL_ERR_IO, "cannot create dataset %s (disk full?)", path);
   *out = d;
   SL_CALL(attr_str(d, "units", units));
   SL_CALL(attr_str(d, "description", description));
@@ -449,7 +454,7 @@ static int create_datasets(sl_results *r) {
         H5Dcreate2(r->file, col->path, file_type(r, col->t), sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     H5Pclose(dcpl);
     H5Sclose(sp);
-    SL_CHECK(d >= 0, SL_ERR_HDF5, "cannot create dataset %s", col->path);
+    SL_CHECK(d >= 0, SL_ERR_IO, "cannot create dataset %s (disk full?)", col->path);
     r->dset[c] = d;
     SL_CALL(attr_str(d, "units", col->units));
     SL_CALL(attr_str(d, "description", col->description));
@@ -900,6 +905,8 @@ static void results_init(sl_results *r, const sl_run_info *info) {
   r->cfg = info->cfg;
 }
 
+void sl_results_abandon(sl_results *r);
+
 static hid_t parallel_fapl(MPI_Comm comm) {
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   if (fapl < 0) return fapl;
@@ -957,22 +964,40 @@ int sl_results_create(const char *path, const sl_run_info *info, int force, MPI_
   SL_CALL_GOTO(make_string_type(r), fail);
   hid_t fapl = parallel_fapl(comm);
   SL_CHECK_GOTO(fapl >= 0, SL_ERR_HDF5, fail, "cannot set up MPI-IO file access");
+  /* HDF5 1.10 object headers and superblock carry checksums: damaged metadata is refused when
+   * read instead of giving wrong or missing datasets (readable by HDF5 >= 1.10, h5py included). */
+  H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110);
   r->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   H5Pclose(fapl);
   SL_CHECK_GOTO(r->file >= 0, SL_ERR_IO, fail, "cannot create %s (is the file system writable?)",
                 path);
-  SL_CALL_GOTO(write_attributes(r, info), fail);
-  SL_CALL_GOTO(create_datasets(r), fail);
-  if (info->part) err = create_part(r, info->part, rank);
+  /* Agree after each collective phase: a write that fails on one rank only (disk full) must
+   * not leave the others waiting in the next collective call. */
+  err = write_attributes(r, info);
+  SL_CALL_GOTO(agree(err, comm), fail);
+  err = create_datasets(r);
+  if (err == SL_OK && info->part) err = create_part(r, info->part, rank);
+
   SL_CALL_GOTO(agree(err, comm), fail);
   /* The plan: rank 0 writes it, the others join nothing (independent writes). */
   if (rank == 0) err = write_grid(r, info);
   SL_CALL_GOTO(agree(err, comm), fail);
-  SL_CHECK_GOTO(H5Fflush(r->file, H5F_SCOPE_GLOBAL) >= 0, SL_ERR_HDF5, fail,
-                "cannot flush %s (disk full?)", path);
+  err = H5Fflush(r->file, H5F_SCOPE_GLOBAL) >= 0
+            ? SL_OK
+            : SL_ERROR(SL_ERR_IO, "cannot write %s (disk full?)", path);
+  SL_CALL_GOTO(agree(err, comm), fail);
   *out = r;
   return SL_OK;
 fail:
+  if (r->file >= 0) {
+    /* A file that could not be set up (disk full, I/O error) holds no cell: remove it, so that
+     * --resume starts it afresh, and do not close it (see sl_results_abandon). */
+    if (rank == 0) unlink(path);
+    for (int c = 0; c < N_COLUMNS; c++)
+      r->dset[c] = -1;
+    sl_results_abandon(r);
+    return err;
+  }
   sl_results_close(r);
   return err;
 }
@@ -991,7 +1016,13 @@ int sl_results_read_config(const char *path, char **text) {
   int64_t version = -1;
   if (H5Aexists(f, "format_version") > 0) {
     hid_t a = H5Aopen(f, "format_version", H5P_DEFAULT);
-    H5Aread(a, H5T_NATIVE_INT64, &version);
+    hid_t t = H5Aget_type(a), sp = H5Aget_space(a);
+    /* One integer; anything else (a string, an array) is a damaged or foreign file. */
+    if (H5Tget_class(t) != H5T_INTEGER || H5Sget_simple_extent_npoints(sp) != 1 ||
+        H5Aread(a, H5T_NATIVE_INT64, &version) < 0)
+      version = -1;
+    H5Sclose(sp);
+    H5Tclose(t);
     H5Aclose(a);
   }
   SL_CHECK_GOTO(version == SL_RESULTS_VERSION, SL_ERR_FORMAT, done,
@@ -1028,6 +1059,32 @@ int sl_results_read_status(const char *path, int64_t *n_cells, int8_t **status) 
     err = SL_ERROR(SL_ERR_FORMAT, "%s: cannot read /grid/status (truncated file?)", path);
     goto done;
   }
+  /* A damaged file: the status vector and the file's n_cells disagree, or a status that no run
+   * writes (raw data carries no checksum in HDF5; these are the checks that can be made). */
+  int64_t n_attr = -1;
+  if (H5Aexists(f, "n_cells") > 0) {
+    hid_t a = H5Aopen(f, "n_cells", H5P_DEFAULT);
+    if (H5Aread(a, H5T_NATIVE_INT64, &n_attr) < 0) n_attr = -1;
+    H5Aclose(a);
+  }
+  if (n_attr != (int64_t)n) {
+    free(st);
+    err = SL_ERROR(SL_ERR_FORMAT,
+                   "%s: /grid/status has %llu rows but the file says n_cells = %lld: "
+                   "the file is damaged",
+                   path, (unsigned long long)n, (long long)n_attr);
+    goto done;
+  }
+  for (hsize_t i = 0; i < n; i++)
+    if (st[i] != SL_CELL_TODO && st[i] != SL_CELL_DONE && st[i] != SL_CELL_DIVERGED &&
+        st[i] != SL_CELL_FAILED) {
+      err = SL_ERROR(SL_ERR_FORMAT,
+                     "%s: /grid/status of cell %llu is %d, which no run writes "
+                     "(0 todo, 1 done, 2 diverged, -1 failed): the file is damaged",
+                     path, (unsigned long long)i, st[i]);
+      free(st);
+      goto done;
+    }
   *n_cells = (int64_t)n;
   *status = st;
 done:
@@ -1197,4 +1254,21 @@ int sl_results_close(sl_results *r) {
   free(r);
   SL_CHECK(e >= 0, SL_ERR_HDF5, "closing the results file failed (disk full?)");
   return SL_OK;
+}
+
+/* HDF5 1.10 cannot survive a failed H5Fclose: closing writes the superblock, and when that write
+ * fails (disk full, I/O error) the file's handle is left half torn down and HDF5's own shutdown
+ * (in MPI_Finalize) crashes on it. So a file whose writes failed is left open, and main ends
+ * the process without shutting HDF5 down (sl_results_abandoned). Every cell marked done in it
+ * was written completely before (status last), so nothing finished is lost. */
+static int g_abandoned = 0;
+
+void sl_results_abandon(sl_results *r) {
+  if (!r) return;
+  g_abandoned = 1;
+  free(r); /* the HDF5 handles stay open on purpose */
+}
+
+int sl_results_abandoned(void) {
+  return g_abandoned;
 }
