@@ -20,7 +20,8 @@ typedef enum sl_status {
   SL_ERR_NUMERIC = 7,  /* NaN/Inf, a solver that did not converge */
   SL_ERR_STATE = 8,    /* a file or state that does not match (resume of another config) */
   SL_ERR_FORMAT = 9,   /* a file that is not what it claims to be */
-  SL_ERR_INTERNAL = 10 /* a bug: an invariant that should hold did not */
+  SL_ERR_INTERNAL = 10, /* a bug: an invariant that should hold did not */
+  SL_ERR_INTERRUPTED = 11 /* stopped by a signal (preemption): state saved, rerun with --resume */
 } sl_status;
 
 /* Records a new error (clearing any earlier traceback) and returns code. */

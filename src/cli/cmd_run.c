@@ -13,10 +13,12 @@
 #include "slingshot/error.h"
 #include "slingshot/grid.h"
 #include "slingshot/log.h"
+#include "slingshot/preempt.h"
 #include "slingshot/results.h"
 #include "slingshot/timer.h"
 #include "slingshot/train.h"
 #include "run_plan.h"
+#include "run_preempt.h"
 
 static void run_usage(FILE *f) {
   fprintf(f,
@@ -39,11 +41,15 @@ static void run_usage(FILE *f) {
           "  --print-config        print the resolved config (every key) and exit\n"
           "  --config-reference    print every config key with its range and default, and exit\n"
           "  --checkpoint-every S  save a running cell every S steps into FILE.ckpt/ (default\n"
-          "                        500; 0: never), so --resume continues it instead of\n"
-          "                        starting it again\n"
+          "                        500; 0: only on a signal), so --resume continues it instead\n"
+          "                        of starting it again\n"
           "  --progress SECONDS    progress line interval when not on a terminal (default 10)\n"
           "  --log-level LEVEL     error, warn, info (default) or debug\n"
-          "  -h, --help            this help\n");
+          "  -h, --help            this help\n\n"
+          "On SIGTERM or SIGUSR1 (SLURM's --signal; mpirun forwards SIGUSR1 to every rank) each\n"
+          "rank saves its running cell at the next step, the file is closed, and the run exits\n"
+          "with code %d: rerun the same command with --resume to continue.\n",
+          SL_EXIT_INTERRUPTED);
 }
 
 typedef struct run_args {
@@ -181,6 +187,8 @@ static void progress_print(progress *p, int force) {
 static void train_hook(void *ctx, int64_t tokens) {
   progress *p = ctx;
   sl_sched_report(p->sched, 0, (double)tokens * p->cell_fpt, tokens);
+  int stopped; /* another rank got SIGTERM/SIGUSR1: the training loop stops at its next step */
+  if (sl_sched_poll_stop(p->sched, &stopped) != SL_OK) sl_error_clear();
   progress_print(p, 0);
 }
 
@@ -286,7 +294,7 @@ int sl_cmd_run(int argc, char **argv, MPI_Comm comm) {
   snprintf(ckdir, sizeof ckdir, "%s.ckpt", output);
   sl_train_ckpt ck = {.path = NULL, .every = a.checkpoint_every};
   sl_sha256_hex(text, strlen(text), ck.config_sha256);
-  if (a.checkpoint_every > 0) {
+  { /* always: a signal saves running cells even with --checkpoint-every 0 */
     err = rank == 0 ? checkpoint_dir(ckdir, !(a.resume && exists)) : SL_OK;
     int worst_ck = err;
     MPI_Allreduce(&err, &worst_ck, 1, MPI_INT, MPI_MAX, comm);
@@ -302,6 +310,8 @@ int sl_cmd_run(int argc, char **argv, MPI_Comm comm) {
                done);
 
   int local_err = SL_OK;
+  long long n_interrupted = 0;
+  SL_CALL_GOTO(sl_preempt_install(), done);
   for (;;) {
     int64_t ci;
     SL_CALL_GOTO(sl_sched_next(sched, &ci), done);
@@ -310,8 +320,14 @@ int sl_cmd_run(int argc, char **argv, MPI_Comm comm) {
     prog.cell_fpt = cell->flops_per_token;
     char ckpath[700];
     snprintf(ckpath, sizeof ckpath, "%s/cell_%lld.ckpt", ckdir, (long long)ci);
-    ck.path = a.checkpoint_every > 0 ? ckpath : NULL;
+    ck.path = ckpath;
     int e = sl_train_cell_ckpt(&cfg, cell, &ck, train_hook, &prog, &cr);
+    if (e == SL_ERR_INTERRUPTED) { /* preempted: the checkpoint holds the cell, no row */
+      sl_log_all(SL_LOG_INFO, "%s", sl_error_message());
+      sl_error_clear();
+      n_interrupted++;
+      break;
+    }
     if (e != SL_OK) { /* the cell failed: record it, keep the grid going */
       sl_log_all(SL_LOG_WARN, "cell %lld failed: %s", (long long)ci, sl_error_message());
       sl_error_clear();
@@ -331,12 +347,24 @@ int sl_cmd_run(int argc, char **argv, MPI_Comm comm) {
     progress_print(&prog, 1);
   }
   if (prog.tty && rank == 0) fputc('\n', stderr);
-  /* Every rank reaches here; agree on I/O errors before the collective close. */
-  int worst = local_err;
-  MPI_Allreduce(&local_err, &worst, 1, MPI_INT, MPI_MAX, comm);
+  /* Every rank reaches here; agree on I/O errors and on a stop before the collective close. A
+   * rank that waits here while others train still passes on a signal it gets (preempt.h). */
+  long long mine[3] = {local_err, sl_preempt_requested() != 0, n_interrupted}, all[3];
+  SL_CALL_GOTO(sl_run_wait_agree(sched, mine, all, comm), done);
+  int worst = (int)all[0];
   err = local_err;
   if (worst != SL_OK && err == SL_OK)
     err = SL_ERROR(worst, "another rank could not write its results (see its message)");
+  if (err == SL_OK && all[1]) {
+    int64_t n_done_now = 0;
+    long long n_saved = 0;
+    sl_sched_progress(sched, &n_done_now, &(double){0}, &(int64_t){0});
+    MPI_Allreduce(&n_interrupted, &n_saved, 1, MPI_LONG_LONG, MPI_SUM, comm);
+    err = SL_ERROR(SL_ERR_INTERRUPTED,
+                   "stopped by a signal: %lld cells finished in this run, %lld running cells saved "
+                   "in %s/; %s is consistent. Rerun the same command with --resume to continue",
+                   (long long)n_done_now, n_saved, ckdir, output);
+  }
 
 done:
   /* Collectives below: every rank must get here, which holds because every failure above is
@@ -350,10 +378,11 @@ done:
     MPI_Barrier(comm);
     sl_log(SL_LOG_INFO, "\ntime per phase across ranks:");
     if (sl_log_get_level() >= SL_LOG_INFO) sl_timers_report(comm, stderr);
-    if (rank == 0 && a.checkpoint_every > 0) rmdir(ckdir); /* only if empty: all cells ended */
+    if (rank == 0) rmdir(ckdir); /* only if empty: all cells ended */
     sl_log(SL_LOG_INFO, "results: %s  (inspect: slingshot status %s; h5dump -H %s)", output, output,
            output);
   }
+  sl_preempt_uninstall();
   sl_cell_result_free(&cr);
   sl_grid_free(&grid);
   sl_skills_destroy(lang);

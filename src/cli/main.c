@@ -8,6 +8,7 @@
 #include "slingshot/cli.h"
 #include "slingshot/error.h"
 #include "slingshot/log.h"
+#include "slingshot/preempt.h"
 
 static void usage(FILE *f) {
   fprintf(f, "slingshot: an MPI simulator of scaling laws and emergence on synthetic languages\n\n"
@@ -65,12 +66,16 @@ int main(int argc, char **argv) {
     /* A mistake of the user's is one line that says what to change; the traceback is for bugs
      * and failures of the system underneath (or --log-level debug). */
     int user = err == SL_ERR_ARG || err == SL_ERR_CONFIG || err == SL_ERR_IO ||
-               err == SL_ERR_STATE || err == SL_ERR_FORMAT;
-    if (user && sl_log_get_level() < SL_LOG_DEBUG)
+               err == SL_ERR_STATE || err == SL_ERR_FORMAT || err == SL_ERR_INTERRUPTED;
+    if (err == SL_ERR_INTERRUPTED)
+      fprintf(stderr, "slingshot: %s\n", sl_error_message());
+    else if (user && sl_log_get_level() < SL_LOG_DEBUG)
       fprintf(stderr, "error: %s\n", sl_error_message());
     else
       sl_error_print(stderr);
   }
   MPI_Finalize();
+  /* A run stopped by SIGTERM/SIGUSR1 saved its state: a distinct code says "rerun --resume". */
+  if (worst == SL_ERR_INTERRUPTED) return SL_EXIT_INTERRUPTED;
   return worst == SL_OK ? 0 : 1;
 }

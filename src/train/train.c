@@ -11,6 +11,7 @@
 #include "slingshot/error.h"
 #include "slingshot/log.h"
 #include "slingshot/optim.h"
+#include "slingshot/preempt.h"
 #include "slingshot/rng.h"
 #include "slingshot/timer.h"
 
@@ -277,8 +278,11 @@ int sl_train_cell_ckpt(const sl_config *cfg, const sl_cell *cell, const sl_train
       next_point++;
     }
     if (step == steps) break;
+    /* A signal asked to stop (preempt.h): checkpoint here, at a step boundary, and return. */
+    const int stop = sl_preempt_requested() != 0;
     /* Checkpoint every K steps, after the eval of this step and before its batch is drawn. */
-    if (ckpt && ckpt->path && ckpt->every > 0 && step > first_step && step % ckpt->every == 0) {
+    if (ckpt && ckpt->path &&
+        (stop || (ckpt->every > 0 && step > first_step && step % ckpt->every == 0))) {
       sl_timer_start("checkpoint");
       ck.step = step;
       ck.optim_step = opt->step;
@@ -287,6 +291,12 @@ int sl_train_cell_ckpt(const sl_config *cfg, const sl_cell *cell, const sl_train
       ck.rng = rng;
       SL_CALL_GOTO(sl_checkpoint_save(ckpt->path, &ck), done);
       sl_timer_stop("checkpoint");
+    }
+    if (stop) {
+      err = SL_ERROR(SL_ERR_INTERRUPTED, "cell %lld stopped at step %lld of %lld%s",
+                     (long long)cell->index, (long long)step, (long long)steps,
+                     ckpt && ckpt->path ? " (checkpoint saved)" : "");
+      goto done;
     }
     sl_timer_start("train");
     for (int b = 0; b < B; b++) {
