@@ -59,7 +59,6 @@ case_() {
   check "$name: resumed == uninterrupted, bitwise" same_results full.h5 "$f"
 }
 case_ np1_usr1 1 usr1-mpirun
-case_ np2_usr1 2 usr1-mpirun
 case_ np2_term 2 term-ranks --checkpoint-every 0 # a signal saves even without periodic ones
 case_ np2_usr1_one 2 usr1-rank1
 case_ np2_term_mpirun 2 term-mpirun
