@@ -67,6 +67,8 @@ typedef struct sl_config {
     int64_t seeds[SL_CONFIG_MAX_LIST];
     int n_variants;
     char variants[SL_CONFIG_MAX_LIST][SL_CONFIG_NAME];
+    int group_size;          /* batch shards of a large cell = most ranks in its group (dp.h) */
+    double group_min_params; /* target N from which a cell is large */
   } grid;
   char origin[256]; /* file path, or "built-in:NAME" */
 } sl_config;

@@ -87,7 +87,11 @@ typedef struct sl_train_ckpt {
   const char *path;
   int64_t every;
   char config_sha256[65];
+  struct sl_dp *dp; /* NULL: one rank. Else the cell's rank group (dp.h): the call is collective
+                       over it, its root saves the checkpoints */
 } sl_train_ckpt;
+/* Returns SL_ERR_INTERRUPTED (checkpoint saved at a step boundary when ckpt->path is set) when a
+ * stop was asked for (preempt.h). */
 int sl_train_cell_ckpt(const sl_config *cfg, const sl_cell *cell, const sl_train_ckpt *ckpt,
                        sl_train_hook hook, void *ctx, sl_cell_result *res);
 

@@ -19,6 +19,7 @@
 #include "slingshot/train.h"
 #include "run_plan.h"
 #include "run_preempt.h"
+#include "run_groups.h"
 
 static void run_usage(FILE *f) {
   fprintf(f,
@@ -243,7 +244,8 @@ int sl_cmd_run(int argc, char **argv, MPI_Comm comm) {
   sl_skills_lang *lang = NULL;
   sl_grid grid = {0};
   sl_results *res = NULL;
-  sl_sched *sched = NULL;
+  sl_sched *sched = NULL, *sched_g = NULL;
+  uint8_t *large = NULL;
   int8_t *status = NULL;
   uint8_t *todo = NULL;
   sl_cell_result cr = {0};
@@ -302,17 +304,24 @@ int sl_cmd_run(int argc, char **argv, MPI_Comm comm) {
       err = SL_ERROR(worst_ck, "rank 0 failed (see its message)");
     if (err != SL_OK) goto done;
   }
+  double large_cost = 0; /* the large cells go to rank groups (run_groups.h) */
+  int64_t n_large = sl_run_groups_split(&cfg, &grid, todo, &large, &large_cost);
   SL_CALL_GOTO(sl_sched_create(&grid, todo, comm, &sched), done);
   progress prog = {
       .sched = sched, .rank = rank, .tty = isatty(2), .t0 = sl_wtime(), .interval = a.progress};
-  prog.n_total = sl_sched_total(sched, &prog.total_cost);
+  prog.n_total = sl_sched_total(sched, &prog.total_cost) + n_large;
+  prog.total_cost += large_cost;
   SL_CALL_GOTO(sl_cell_result_alloc(&cr, cfg.eval.points, cfg.unique.prefixes, cfg.unique.n_ngrams),
                done);
 
   int local_err = SL_OK;
   long long n_interrupted = 0;
   SL_CALL_GOTO(sl_preempt_install(), done);
-  for (;;) {
+  if (n_large > 0) {
+    sl_run_groups_ctx gctx = {&cfg, &grid, res, &ck, ckdir, train_hook, &prog, sched, &cr};
+    SL_CALL_GOTO(sl_run_groups(&gctx, large, comm, &sched_g, &n_interrupted, &local_err), done);
+  }
+  while (local_err == SL_OK) {
     int64_t ci;
     SL_CALL_GOTO(sl_sched_next(sched, &ci), done);
     if (ci < 0) break;
@@ -370,6 +379,7 @@ done:
   /* Collectives below: every rank must get here, which holds because every failure above is
    * either identical on all ranks (config, grid, file checks agree) or was agreed on. */
   if (sched) sl_sched_destroy(sched);
+  if (sched_g) sl_sched_destroy(sched_g);
   if (res) {
     int e = sl_results_close(res);
     if (err == SL_OK) err = e;
@@ -388,6 +398,7 @@ done:
   sl_skills_destroy(lang);
   free(status);
   free(todo);
+  free(large);
   free(text);
   return err;
 }

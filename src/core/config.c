@@ -104,6 +104,11 @@ static const key SCHEMA[] = {
      "seeds: each draws its own language, corpus and initialisation"},
     {"grid.variants", K_STRS, 0, 0, "base", "[\"base\"]", OFF(grid.variants), OFF(grid.n_variants),
      "training variants"},
+    {"grid.group_size", K_INT, 1, 4096, NULL, "1", OFF(grid.group_size), NOCOUNT,
+     "shards of each large cell's batch, trained data-parallel by a group of up to this many "
+     "ranks (1: every cell on one rank)"},
+    {"grid.group_min_params", K_REAL, 0, 1e12, NULL, "0", OFF(grid.group_min_params), NOCOUNT,
+     "cells whose target N is at least this are large (trained by a group when group_size > 1)"},
 };
 #define N_SCHEMA (sizeof SCHEMA / sizeof SCHEMA[0])
 
@@ -546,6 +551,9 @@ int sl_config_parse(const char *text, const char *origin, sl_config *cfg) {
     for (int j = 0; j < i; j++)
       if (cfg->unique.ngrams[i] == cfg->unique.ngrams[j])
         problem(&p, 0, "unique.ngrams lists %lld twice", (long long)cfg->unique.ngrams[i]);
+  if (cfg->grid.group_size > 1 && cfg->train.batch % cfg->grid.group_size != 0)
+    problem(&p, 0, "train.batch = %d is not a multiple of grid.group_size = %d: a group splits the "
+            "batch into equal shards", cfg->train.batch, cfg->grid.group_size);
   for (int i = 0; i < cfg->grid.n_seeds; i++)
     for (int j = 0; j < i; j++)
       if (cfg->grid.seeds[i] == cfg->grid.seeds[j])
