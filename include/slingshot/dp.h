@@ -13,7 +13,7 @@
  * power of two (from the largest |g| over all shards) into 64-bit integers, summed with
  * MPI_Allreduce (integer addition is associative, so the order of the reduction does not matter)
  * and scaled back. The sum is exact for every component within 2^-38 of the largest and within
- * 2^-60 of the largest in absolute terms for the rest, so a large cell's numbers depend on G, not
+ * 2^-58 of the largest in absolute terms for the rest, so a large cell's numbers depend on G, not
  * on R: 1, 2 or 4 ranks give bitwise the same row. Every member applies the same AdamW step to
  * bitwise the same parameters; the group's root writes the row and the checkpoints.
  *

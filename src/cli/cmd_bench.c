@@ -15,6 +15,8 @@ static const struct {
      sl_bench_train},
     {"corpus", "memory bandwidth, corpus generation, exact and HyperLogLog unique counting",
      sl_bench_corpus},
+    {"grid", "scheduler makespan vs its lower bound, rank-group scaling, 64-4096-rank simulation",
+     sl_bench_grid},
 };
 #define N_BENCHES (sizeof BENCHES / sizeof BENCHES[0])
 
@@ -31,7 +33,7 @@ int sl_cmd_bench(int argc, char **argv, MPI_Comm comm) {
   MPI_Comm_rank(comm, &rank);
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
     if (rank == 0) bench_usage(argc < 2 ? stderr : stdout);
-    SL_CHECK(argc >= 2, SL_ERR_ARG, "bench needs a benchmark name: train or corpus");
+    SL_CHECK(argc >= 2, SL_ERR_ARG, "bench needs a benchmark name: train, corpus or grid");
     return SL_OK;
   }
   for (size_t i = 0; i < N_BENCHES; i++)
@@ -39,5 +41,5 @@ int sl_cmd_bench(int argc, char **argv, MPI_Comm comm) {
       SL_CALL(BENCHES[i].run(argc - 1, argv + 1, comm));
       return SL_OK;
     }
-  return SL_ERROR(SL_ERR_ARG, "unknown benchmark '%s' (benchmarks: train, corpus)", argv[1]);
+  return SL_ERROR(SL_ERR_ARG, "unknown benchmark '%s' (benchmarks: train, corpus, grid)", argv[1]);
 }

@@ -79,8 +79,8 @@ int sl_run_groups(const sl_run_groups_ctx *c, const uint8_t *large, MPI_Comm com
     sl_sched_report(c->sched, 1, 0.0, 0);
     sl_log_all(SL_LOG_INFO, "cell %lld N=%zu D=%lld: %s val_loss %.4f (%.1f s, group of %d ranks)",
                (long long)ci, cell->n_params, (long long)cell->d_tokens,
-               c->cr->status == SL_CELL_DONE ? "done" : "not done", c->cr->val_loss,
-               c->cr->wall_s, R);
+               c->cr->status == SL_CELL_DONE ? "done" : "not done", c->cr->val_loss, c->cr->wall_s,
+               R);
   }
 done:
   MPI_Comm_free(&gc);

@@ -45,6 +45,7 @@ int sl_dp_any(sl_dp *dp, int flag, int *any) {
 int sl_dp_step(sl_dp *dp, sl_model *m, const int32_t *rows, int B, float *loss) {
   const int G = dp->shards, T = m->spec.T;
   const size_t n = dp->n;
+  SL_CHECK(n <= (size_t)INT32_MAX, SL_ERR_ARG, "%zu parameters are too many for one all-reduce", n);
   SL_CHECK(B % G == 0 && n == m->n_params, SL_ERR_ARG,
            "a batch of %d rows cannot be split into %d equal shards", B, G);
   const int Bs = B / G;
@@ -69,8 +70,10 @@ int sl_dp_step(sl_dp *dp, sl_model *m, const int32_t *rows, int B, float *loss) 
     dp->losses[s] = l;
     for (size_t i = 0; i < n; i++) {
       double a = fabs((double)g[i]);
-      if (!(a <= 1e300)) stat[1] = 1.0; /* NaN or Inf */
-      else if (a > stat[0]) stat[0] = a;
+      if (!(a <= 1e300))
+        stat[1] = 1.0; /* NaN or Inf */
+      else if (a > stat[0])
+        stat[0] = a;
     }
   }
   double all[2];
@@ -90,16 +93,18 @@ int sl_dp_step(sl_dp *dp, sl_model *m, const int32_t *rows, int B, float *loss) 
   if (all[0] > 0) frexp(all[0], &e);
   while ((1 << lg) < G)
     lg++;
-  const int shift = 62 - e - lg;
+  /* Multiplying by a power of two is exact; the conversion truncates (an error below one unit of
+   * 2^-shift, far below a float's precision at the scale of the largest gradient). */
+  const double scale = ldexp(1.0, 62 - e - lg), unscale = ldexp(1.0, e + lg - 62) / G;
   memset(dp->acc, 0, n * sizeof *dp->acc);
   k = 0;
   for (int s = dp->rank; s < G; s += dp->size, k++) {
     const float *g = dp->shard_grads + (size_t)k * n;
     for (size_t i = 0; i < n; i++)
-      dp->acc[i] += llrint(ldexp((double)g[i], shift));
+      dp->acc[i] += (int64_t)((double)g[i] * scale);
   }
   SL_CALL_MPI(MPI_Allreduce(MPI_IN_PLACE, dp->acc, (int)n, MPI_INT64_T, MPI_SUM, dp->comm));
   for (size_t i = 0; i < n; i++)
-    m->grads[i] = (float)(ldexp((double)dp->acc[i], -shift) / G);
+    m->grads[i] = (float)((double)dp->acc[i] * unscale);
   return SL_OK;
 }

@@ -11,7 +11,9 @@ static struct sigaction g_old_term, g_old_usr1;
 static int g_installed = 0;
 
 /* Async-signal-safe: one store to a sig_atomic_t, nothing else. */
-static void on_signal(int sig) { g_stop = sig; }
+static void on_signal(int sig) {
+  g_stop = sig;
+}
 
 int sl_preempt_install(void) {
   struct sigaction sa;
@@ -32,10 +34,14 @@ void sl_preempt_uninstall(void) {
   g_installed = 0;
 }
 
-int sl_preempt_requested(void) { return (int)g_stop; }
+int sl_preempt_requested(void) {
+  return (int)g_stop;
+}
 
 void sl_preempt_raise(void) {
   if (!g_stop) g_stop = -1;
 }
 
-void sl_preempt_clear(void) { g_stop = 0; }
+void sl_preempt_clear(void) {
+  g_stop = 0;
+}
