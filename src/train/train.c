@@ -283,6 +283,7 @@ int sl_train_cell_ckpt(const sl_config *cfg, const sl_cell *cell, const sl_train
     int stop = sl_preempt_requested() != 0;
     sl_dp *dp = ckpt ? ckpt->dp : NULL; /* a rank group stops at the same step on every member */
     if (dp) SL_CALL_GOTO(sl_dp_any(dp, stop, &stop), done);
+    if (stop && !sl_preempt_requested()) sl_preempt_raise(); /* a member got it: stop here too */
     /* Checkpoint every K steps, after the eval of this step and before its batch is drawn. */
     if (ckpt && ckpt->path && (!dp || dp->rank == 0) &&
         (stop || (ckpt->every > 0 && step > first_step && step % ckpt->every == 0))) {

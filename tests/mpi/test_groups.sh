@@ -22,6 +22,25 @@ echo "largest relative difference of the loss curves, group of 4 vs unsharded: $
 check "loss curves within relative 1e-4 of unsharded training ($worst)" \
   awk -v w="$worst" 'BEGIN {exit !(w <= 1e-4)}'
 check "curves compared: $(grep -c . g.txt) points" test "$(grep -c . g.txt)" -ge 16
+# Preemption of a group: SIGUSR1 to one member (not the root) once the cell's first periodic
+# checkpoint exists, i.e. mid-cell; every member stops at the same step, the root saves it, and a
+# resume on another number of ranks equals an uninterrupted 1-rank run bitwise.
+sed 's/min_steps = 300; max_steps = 300;/min_steps = 1000; max_steps = 1000;/' "$CFG" >long.cfg
+check "uninterrupted long run" run_np 1 run long.cfg -o long_ref.h5 --log-level warn
+"$MPIEXEC" -np 3 --oversubscribe "$SL" run long.cfg -o long.h5 --checkpoint-every 100 \
+  --log-level info >long.log 2>&1 &
+pid=$!
+for _ in $(seq 1 600); do
+  ls long.h5.ckpt/cell_1.ckpt >/dev/null 2>&1 && break
+  sleep 0.05
+done
+kill -USR1 "$(pgrep -P "$pid" | sort -n | tail -1)"
+wait "$pid"
+check "group preempted: exit code 75" test $? -eq 75
+check "group preempted: the root saved the large cell" grep -q "cell 1 stopped at step" long.log
+run_np 2 run long.cfg -o long.h5 --resume --log-level info >long_resume.log 2>&1
+check "group resumed on 2 ranks from the checkpoint" grep -q "cell 1: resuming from its checkpoint" long_resume.log
+check "group preempted and resumed == uninterrupted 1-rank run, bitwise" same_results long_ref.h5 long.h5
 sed 's/batch = 32;/batch = 30;/' "$CFG" >bad.cfg
 run_np 1 run bad.cfg -o bad.h5 >bad.log 2>&1
 check "a batch not divisible by grid.group_size is refused" grep -q "not a multiple of grid.group_size" bad.log
