@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "slingshot/bench.h"
 #include "slingshot/dp.h"
@@ -234,7 +235,8 @@ static int print_simulation(const double *costs, size_t n, int K, const char *wh
 /* ------------------------------------------------------------- 2. a rank group's step */
 
 /* Collective over sub (its size R): seconds per data-parallel step of a batch of B rows in G
- * shards, the max over members, the best of three repetitions of `steps` steps. */
+ * shards (G = 0: the ordinary unsharded step, the baseline), the max over members, the best of
+ * three repetitions of `steps` steps. */
 static int group_step(MPI_Comm sub, int G, int B, int steps, double *sec) {
   sl_model_spec spec = {
       .family = SL_MODEL_MLP, .V = 256, .T = 8, .B = B, .C = 32, .H = 512, .n_layer = 1};
@@ -252,14 +254,19 @@ static int group_step(MPI_Comm sub, int G, int B, int steps, double *sec) {
   SL_ALLOC(rows, (size_t)B * (spec.T + 1));
   for (size_t i = 0; i < (size_t)B * (spec.T + 1); i++)
     rows[i] = (int32_t)sl_rng_below(&rng, (uint64_t)spec.V);
-  SL_CALL_GOTO(sl_dp_create(sub, G, m->n_params, &dp), done);
+  if (G > 0) SL_CALL_GOTO(sl_dp_create(sub, G, m->n_params, &dp), done);
   *sec = INFINITY;
   for (int rep = 0; rep < 3; rep++) {
     MPI_Barrier(sub);
     double t0 = sl_wtime();
     for (int s = 0; s < steps; s++) {
       float loss;
-      SL_CALL_GOTO(sl_dp_step(&dp, m, rows, B, &loss), done);
+      if (G > 0) {
+        SL_CALL_GOTO(sl_dp_step(&dp, m, rows, B, &loss), done);
+      } else { /* the baseline: the ordinary step of `slingshot run` */
+        SL_CALL_GOTO(sl_model_forward(m, rows, B, &loss), done);
+        SL_CALL_GOTO(sl_model_backward(m, rows, B), done);
+      }
       SL_CALL_GOTO(sl_optim_step(o, m->params, m->grads, m->decay, 1e-4), done);
     }
     double mine = (sl_wtime() - t0) / steps, worst;
@@ -302,9 +309,14 @@ int sl_bench_grid(int argc, char **argv, MPI_Comm comm) {
     big = fmax(big, g.cells[i].cost);
   }
   if (rank == 0) {
-    printf(
-        "slingshot bench grid: %d MPI ranks; timings share the machine with whatever else runs\n",
-        size);
+    double load = NAN;
+    FILE *la = fopen("/proc/loadavg", "r");
+    if (la) {
+      if (fscanf(la, "%lf", &load) != 1) load = NAN;
+      fclose(la);
+    }
+    printf("slingshot bench grid: %d MPI ranks, %ld cores, load average %.1f before starting\n",
+           size, sysconf(_SC_NPROCESSORS_ONLN), load);
     printf("\n1. scheduler (sl_sched) on a synthetic grid: %d cells, costs %.3g .. %.3g s (sleeps),"
            " %.3g s of work\n",
            a.cells, a.seconds * cell_weight(0) / wsum, big, total);
@@ -342,6 +354,12 @@ int sl_bench_grid(int argc, char **argv, MPI_Comm comm) {
           "\n2. rank group (dp.h): one AdamW training step of an MLP (V 256, T 8, C 32, H 512)\n");
       printf("   %6s %22s %9s %10s %22s %10s\n", "ranks", "strong: B=64, 4 shards", "speedup",
              "efficiency", "weak: 16 rows per rank", "efficiency");
+    }
+    double plain = 0;
+    if (rank == 0) {
+      SL_CALL_GOTO(group_step(MPI_COMM_SELF, 0, B, a.steps, &plain), done);
+      printf("   baseline, the ordinary step on one rank (B=64, no shards): %.3f ms\n",
+             1e3 * plain);
     }
     double strong1 = 0, weak1 = 0;
     for (int R = 1; R <= 4 && R <= size; R *= 2) {
