@@ -1,5 +1,6 @@
-/* Training one cell: language, corpus, model, optimiser, loss curve. Nothing here is collective
- * (issue 9 adds rank groups); a cell's numbers depend only on (config, cell index).
+/* Training one cell: language, corpus, model, optimiser, loss curve. Nothing here is collective,
+ * except sl_train_cell_ckpt of a large cell over its rank group (ckpt->dp, see dp.h); a cell's
+ * numbers depend only on (config, cell index).
  *
  * Random streams (config seed s, cell index i, grid seed g):
  *   language maps  (s, g, "language")   corpus  (s, g, "corpus")   held-out  (s, g, "val")

@@ -552,8 +552,10 @@ int sl_config_parse(const char *text, const char *origin, sl_config *cfg) {
       if (cfg->unique.ngrams[i] == cfg->unique.ngrams[j])
         problem(&p, 0, "unique.ngrams lists %lld twice", (long long)cfg->unique.ngrams[i]);
   if (cfg->grid.group_size > 1 && cfg->train.batch % cfg->grid.group_size != 0)
-    problem(&p, 0, "train.batch = %d is not a multiple of grid.group_size = %d: a group splits the "
-            "batch into equal shards", cfg->train.batch, cfg->grid.group_size);
+    problem(&p, 0,
+            "train.batch = %d is not a multiple of grid.group_size = %d: a group splits the "
+            "batch into equal shards",
+            cfg->train.batch, cfg->grid.group_size);
   for (int i = 0; i < cfg->grid.n_seeds; i++)
     for (int j = 0; j < i; j++)
       if (cfg->grid.seeds[i] == cfg->grid.seeds[j])
