@@ -20,13 +20,13 @@ case_() {
   "$MPIEXEC" -np "$np" --oversubscribe "$SL" run "$CFG" \
     -o "$f" --log-level info "$@" >"$name.log" 2>&1 &
   local pid=$! d=0
-  for _ in $(seq 1 600); do
-    d=$(n_done "$f")
-    [ "${d:-0}" -ge 1 ] && break
+  for _ in $(seq 1 1200); do # the log, not `slingshot status`: a status call may take a second
+    grep -q "done val_loss" "$name.log" && break
     kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
+    sleep 0.05
   done
-  sleep 0.3 # into the next cells
+  sleep 0.2 # into the next cells
+  d=$(grep -c "done val_loss" "$name.log")
   local ranks
   ranks=$(pgrep -P "$pid" | tr '\n' ' ')
   case $how in
