@@ -84,6 +84,9 @@ static int parse(int argc, char **argv, grid_args *a) {
                "--replicate %s: give a count from 1 to 1000000", argv[i]);
     } else if (!strcmp(s, "--simulate") && more) {
       a->simulate = argv[++i];
+      SL_CHECK(access(a->simulate, R_OK) == 0, SL_ERR_IO,
+               "--simulate %s: no such readable file (give a results file of slingshot run)",
+               a->simulate);
     } else {
       return SL_ERROR(SL_ERR_ARG, "bench grid: unknown option or missing value '%s' (see --help)",
                       s);

@@ -18,7 +18,7 @@ static void usage(FILE *f) {
              "  fit --csv table.csv                                 fit L(N,D) to external data\n"
              "  analyze results.h5 [-o DIR]                        fits into /analysis, report\n"
              "  export results.h5 --csv [-o OUT.csv]               one CSV row per cell\n"
-             "  bench train|corpus                                 benchmarks that print figures\n"
+             "  bench train|corpus|grid                            benchmarks that print figures\n"
              "\nRun under MPI: mpirun -np 2 slingshot run\n");
 }
 
