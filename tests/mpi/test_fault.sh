@@ -1,5 +1,6 @@
 # Fault injection: SIGKILL a random rank, or mpiexec with every rank (a node failure), at a random
-# moment, then resume; repeat. Each trial asserts that no cell done before the kill is lost or
+# moment, then resume; repeat. Files alternate between a grid of single-rank cells and one with a
+# large cell trained by a rank group (tests/data/groups.cfg, longer). Each trial asserts that no cell done before the kill is lost or
 # recomputed (status and wall time kept to the bit), and every completed file equals an
 # uninterrupted run's. SLINGSHOT_FAULT_TRIALS (default 6, about 40 s) sets the number of kills;
 # SLINGSHOT_FAULT_SEED makes a sequence of kills repeatable (it is printed).
@@ -9,8 +10,11 @@ TRIALS=${SLINGSHOT_FAULT_TRIALS:-6}
 SEED=${SLINGSHOT_FAULT_SEED:-$$}
 RANDOM=$SEED
 echo "fault test: $TRIALS trials, seed $SEED (SLINGSHOT_FAULT_SEED=$SEED repeats them)"
-check "uninterrupted run" run_np 2 run "$CFG" -o full.h5 --checkpoint-every 0 --log-level warn
-total=$(h5dump -a /n_cells full.h5 | sed -n 's/^ *(0): *//p')
+sed 's/min_steps = 300; max_steps = 300;/min_steps = 1000; max_steps = 1000;/' \
+  "$SRC/tests/data/groups.cfg" >groups.cfg
+CFGS=("$CFG" groups.cfg)
+check "uninterrupted run" run_np 2 run "$CFG" -o full0.h5 --checkpoint-every 0 --log-level warn
+check "uninterrupted run with a rank group" run_np 1 run groups.cfg -o full1.h5 --log-level warn
 values() { h5dump -y -w 0 -A 0 -m %.17g -d "$2" "$1" | sed -n '/DATA {/,/}/p' | tr -d 'DATA{}\n ' | tr ',' '\n'; }
 n_done() { "$SL" status "$1" 2>/dev/null | sed -n 's/.*cells: \([0-9]*\) done.*/\1/p'; }
 
@@ -18,6 +22,9 @@ f=run0.h5
 files=0
 lost=0
 for trial in $(seq 1 "$TRIALS"); do
+  CFG=${CFGS[$((files % 2))]}
+  full=full$((files % 2)).h5
+  total=$(h5dump -a /n_cells "$full" | sed -n 's/^ *(0): *//p')
   [ -e "$f" ] && values "$f" /grid/status >before_status.txt && values "$f" /cells/wall_s >before_wall.txt
   np=$((1 + RANDOM % 2))
   every=$((50 + RANDOM % 400))
@@ -25,7 +32,7 @@ for trial in $(seq 1 "$TRIALS"); do
   [ -e "$f" ] && opts+=(--resume)
   "$MPIEXEC" -np "$np" --oversubscribe "$SL" run "$CFG" -o "$f" "${opts[@]}" >>"$f.log" 2>&1 &
   pid=$!
-  delay_ms=$((400 + RANDOM % 3600))
+  delay_ms=$((300 + RANDOM % 2200))
   sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"
   ranks=($(pgrep -P "$pid"))
   if [ $((RANDOM % 3)) -eq 0 ] || [ ${#ranks[@]} -eq 0 ]; then
@@ -55,7 +62,7 @@ for trial in $(seq 1 "$TRIALS"); do
     # Finish the file (resume until done: a kill may have landed anywhere) and compare.
     run_np 2 run "$CFG" -o "$f" --resume --log-level warn >>"$f.log" 2>&1
     check "trial $trial: --resume completes $f" test "$(n_done "$f")" = "$total"
-    check "trial $trial: $f == uninterrupted run, bitwise" same_results full.h5 "$f"
+    check "trial $trial: $f ($CFG) == uninterrupted run, bitwise" same_results "$full" "$f"
     check "trial $trial: no checkpoint left behind" test ! -e "$f.ckpt"
     files=$((files + 1))
     f=run$files.h5
