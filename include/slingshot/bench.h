@@ -22,5 +22,10 @@ int sl_bench_train(int argc, char **argv, MPI_Comm comm);
  * (src/cli/bench_hessian.c).
  */
 int sl_bench_hessian(int argc, char **argv, MPI_Comm comm);
+/* slingshot bench grid [--cells N] [--seconds S] [--steps S] [--no-groups] [--simulate FILE]
+ * [--replicate K]: the scheduler's makespan against max(work / ranks, largest cell) at 1, 2 and 4
+ * ranks, the strong and weak scaling of a rank group's step, and a simulation of the scheduling
+ * policy on 64 to 4096 ranks (src/cli/bench_grid.c). */
+int sl_bench_grid(int argc, char **argv, MPI_Comm comm);
 
 #endif

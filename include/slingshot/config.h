@@ -116,6 +116,9 @@ typedef struct sl_config {
     /* What each variant changes, as resolved libconfig text of the overridden keys ("" for none;
      * see sl_config_variant). */
     char variant_text[SL_CONFIG_MAX_LIST][SL_CONFIG_VARIANT_TEXT];
+    int group_size;          /* batch shards of a large cell = most ranks in its group (dp.h) */
+    double group_min_params; /* target N from which a cell is large */
+
   } grid;
   char origin[256]; /* file path, or "built-in:NAME" */
 } sl_config;

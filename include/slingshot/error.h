@@ -11,16 +11,17 @@
 
 typedef enum sl_status {
   SL_OK = 0,
-  SL_ERR_ARG = 1,      /* bad argument or command-line usage */
-  SL_ERR_CONFIG = 2,   /* the experiment config is invalid */
-  SL_ERR_NOMEM = 3,    /* allocation failed */
-  SL_ERR_IO = 4,       /* file system: open, write, space */
-  SL_ERR_HDF5 = 5,     /* an HDF5 call failed */
-  SL_ERR_MPI = 6,      /* an MPI call failed */
-  SL_ERR_NUMERIC = 7,  /* NaN/Inf, a solver that did not converge */
-  SL_ERR_STATE = 8,    /* a file or state that does not match (resume of another config) */
-  SL_ERR_FORMAT = 9,   /* a file that is not what it claims to be */
-  SL_ERR_INTERNAL = 10 /* a bug: an invariant that should hold did not */
+  SL_ERR_ARG = 1,         /* bad argument or command-line usage */
+  SL_ERR_CONFIG = 2,      /* the experiment config is invalid */
+  SL_ERR_NOMEM = 3,       /* allocation failed */
+  SL_ERR_IO = 4,          /* file system: open, write, space */
+  SL_ERR_HDF5 = 5,        /* an HDF5 call failed */
+  SL_ERR_MPI = 6,         /* an MPI call failed */
+  SL_ERR_NUMERIC = 7,     /* NaN/Inf, a solver that did not converge */
+  SL_ERR_STATE = 8,       /* a file or state that does not match (resume of another config) */
+  SL_ERR_FORMAT = 9,      /* a file that is not what it claims to be */
+  SL_ERR_INTERNAL = 10,   /* a bug: an invariant that should hold did not */
+  SL_ERR_INTERRUPTED = 11 /* stopped by a signal (preemption): state saved, rerun with --resume */
 } sl_status;
 
 /* Records a new error (clearing any earlier traceback) and returns code. */

@@ -1,5 +1,6 @@
-/* Training one cell: language, corpus, model, optimiser, loss curve. Nothing here is collective
- * (issue 9 adds rank groups); a cell's numbers depend only on (config, cell index).
+/* Training one cell: language, corpus, model, optimiser, loss curve. Nothing here is collective,
+ * except sl_train_cell_ckpt of a large cell over its rank group (ckpt->dp, see dp.h); a cell's
+ * numbers depend only on (config, cell index).
  *
  * Random streams (config seed s, cell index i, grid seed g):
  *   language maps  (s, g, "language")   corpus  (s, g, "corpus")   held-out  (s, g, "val")
@@ -97,7 +98,11 @@ typedef struct sl_train_ckpt {
   const char *path;
   int64_t every;
   char config_sha256[65];
+  struct sl_dp *dp; /* NULL: one rank. Else the cell's rank group (dp.h): the call is collective
+                       over it, its root saves the checkpoints */
 } sl_train_ckpt;
+/* Returns SL_ERR_INTERRUPTED (checkpoint saved at a step boundary when ckpt->path is set) when a
+ * stop was asked for (preempt.h). */
 int sl_train_cell_ckpt(const sl_config *cfg, const sl_cell *cell, const sl_train_ckpt *ckpt,
                        sl_train_hook hook, void *ctx, sl_cell_result *res);
 

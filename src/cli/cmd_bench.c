@@ -17,6 +17,9 @@ static const struct {
      sl_bench_corpus},
     {"hessian", "one Hessian-vector product over one gradient; the full spectrum at 1, 2, 4 ranks",
      sl_bench_hessian},
+    {"grid", "scheduler makespan vs its lower bound, rank-group scaling, 64-4096-rank simulation",
+     sl_bench_grid},
+
 };
 #define N_BENCHES (sizeof BENCHES / sizeof BENCHES[0])
 
@@ -33,7 +36,8 @@ int sl_cmd_bench(int argc, char **argv, MPI_Comm comm) {
   MPI_Comm_rank(comm, &rank);
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
     if (rank == 0) bench_usage(argc < 2 ? stderr : stdout);
-    SL_CHECK(argc >= 2, SL_ERR_ARG, "bench needs a benchmark name: train, corpus or hessian");
+    SL_CHECK(argc >= 2, SL_ERR_ARG, "bench needs a benchmark name: train, corpus, hessian or grid");
+
     return SL_OK;
   }
   for (size_t i = 0; i < N_BENCHES; i++)
@@ -41,6 +45,6 @@ int sl_cmd_bench(int argc, char **argv, MPI_Comm comm) {
       SL_CALL(BENCHES[i].run(argc - 1, argv + 1, comm));
       return SL_OK;
     }
-  return SL_ERROR(SL_ERR_ARG, "unknown benchmark '%s' (benchmarks: train, corpus, hessian)",
+  return SL_ERROR(SL_ERR_ARG, "unknown benchmark '%s' (benchmarks: train, corpus, hessian, grid)",
                   argv[1]);
 }

@@ -14,12 +14,15 @@
 #include "slingshot/grid.h"
 #include "slingshot/language.h"
 #include "slingshot/log.h"
+#include "slingshot/preempt.h"
 #include "slingshot/results.h"
 #include "slingshot/timer.h"
 #include "slingshot/train.h"
 #include "run_plan.h"
 #include "run_slice.h"
 #include "slingshot/parts.h"
+#include "run_preempt.h"
+#include "run_groups.h"
 
 static void run_usage(FILE *f) {
   fprintf(f,
@@ -42,17 +45,22 @@ static void run_usage(FILE *f) {
           "  --print-config        print the resolved config (every key) and exit\n"
           "  --config-reference    print every config key with its range and default, and exit\n"
           "  --checkpoint-every S  save a running cell every S steps into FILE.ckpt/ (default\n"
-          "                        500; 0: never), so --resume continues it instead of\n"
-          "                        starting it again\n"
+          "                        500; 0: only on a signal), so --resume continues it instead\n"
+          "                        of starting it again\n"
           "  --array-task I        run slice I (from 0) of K slices of the grid, balanced by\n"
           "  --array-count K       cost, into its own part file (default NAME.part-I-of-K.h5);\n"
           "                        merge the parts with slingshot merge. Without these options\n"
           "                        the job array's SLURM_ARRAY_TASK_ID/_MIN/_COUNT (or PBS's\n"
           "                        PBS_ARRAY_INDEX, with --array-count) are used when set\n"
           "  --cells A-B           run only cells A to B (inclusive) into a part file\n"
+
           "  --progress SECONDS    progress line interval when not on a terminal (default 10)\n"
           "  --log-level LEVEL     error, warn, info (default) or debug\n"
-          "  -h, --help            this help\n");
+          "  -h, --help            this help\n\n"
+          "On SIGTERM or SIGUSR1 (SLURM's --signal; mpirun forwards SIGUSR1 to every rank) each\n"
+          "rank saves its running cell at the next step, the file is closed, and the run exits\n"
+          "with code %d: rerun the same command with --resume to continue.\n",
+          SL_EXIT_INTERRUPTED);
 }
 
 typedef struct run_args {
@@ -204,6 +212,8 @@ static void progress_print(progress *p, int force) {
 static void train_hook(void *ctx, int64_t tokens) {
   progress *p = ctx;
   sl_sched_report(p->sched, 0, (double)tokens * p->cell_fpt, tokens);
+  int stopped; /* another rank got SIGTERM/SIGUSR1: the training loop stops at its next step */
+  if (sl_sched_poll_stop(p->sched, &stopped) != SL_OK) sl_error_clear();
   progress_print(p, 0);
 }
 
@@ -259,7 +269,8 @@ int sl_cmd_run(int argc, char **argv, MPI_Comm comm) {
   sl_language *other = NULL; /* language.kind hmm or pcfg (then lang stays NULL) */
   sl_grid grid = {0};
   sl_results *res = NULL;
-  sl_sched *sched = NULL;
+  sl_sched *sched = NULL, *sched_g = NULL;
+  uint8_t *large = NULL;
   int8_t *status = NULL;
   uint8_t *todo = NULL;
   sl_cell_result cr = {0};
@@ -335,7 +346,7 @@ int sl_cmd_run(int argc, char **argv, MPI_Comm comm) {
   snprintf(ckdir, sizeof ckdir, "%s.ckpt", output);
   sl_train_ckpt ck = {.path = NULL, .every = a.checkpoint_every};
   sl_sha256_hex(text, strlen(text), ck.config_sha256);
-  if (a.checkpoint_every > 0) {
+  { /* always: a signal saves running cells even with --checkpoint-every 0 */
     err = rank == 0 ? checkpoint_dir(ckdir, !(a.resume && exists)) : SL_OK;
     int worst_ck = err;
     MPI_Allreduce(&err, &worst_ck, 1, MPI_INT, MPI_MAX, comm);
@@ -343,15 +354,24 @@ int sl_cmd_run(int argc, char **argv, MPI_Comm comm) {
       err = SL_ERROR(worst_ck, "rank 0 failed (see its message)");
     if (err != SL_OK) goto done;
   }
+  double large_cost = 0; /* the large cells go to rank groups (run_groups.h) */
+  int64_t n_large = sl_run_groups_split(&cfg, &grid, todo, &large, &large_cost);
   SL_CALL_GOTO(sl_sched_create(&grid, todo, comm, &sched), done);
   progress prog = {
       .sched = sched, .rank = rank, .tty = isatty(2), .t0 = sl_wtime(), .interval = a.progress};
-  prog.n_total = sl_sched_total(sched, &prog.total_cost);
+  prog.n_total = sl_sched_total(sched, &prog.total_cost) + n_large;
+  prog.total_cost += large_cost;
   SL_CALL_GOTO(sl_cell_result_alloc(&cr, cfg.eval.points, cfg.unique.prefixes, cfg.unique.n_ngrams),
                done);
 
   int local_err = SL_OK;
-  for (;;) {
+  long long n_interrupted = 0;
+  SL_CALL_GOTO(sl_preempt_install(), done);
+  if (n_large > 0) {
+    sl_run_groups_ctx gctx = {&cfg, &grid, res, &ck, ckdir, train_hook, &prog, sched, &cr};
+    SL_CALL_GOTO(sl_run_groups(&gctx, large, comm, &sched_g, &n_interrupted, &local_err), done);
+  }
+  while (local_err == SL_OK) {
     int64_t ci;
     SL_CALL_GOTO(sl_sched_next(sched, &ci), done);
     if (ci < 0) break;
@@ -359,8 +379,14 @@ int sl_cmd_run(int argc, char **argv, MPI_Comm comm) {
     prog.cell_fpt = cell->flops_per_token;
     char ckpath[700];
     snprintf(ckpath, sizeof ckpath, "%s/cell_%lld.ckpt", ckdir, (long long)ci);
-    ck.path = a.checkpoint_every > 0 ? ckpath : NULL;
+    ck.path = ckpath;
     int e = sl_train_cell_ckpt(&cfg, cell, &ck, train_hook, &prog, &cr);
+    if (e == SL_ERR_INTERRUPTED) { /* preempted: the checkpoint holds the cell, no row */
+      sl_log_all(SL_LOG_INFO, "%s", sl_error_message());
+      sl_error_clear();
+      n_interrupted++;
+      break;
+    }
     if (e != SL_OK) { /* the cell failed: record it, keep the grid going */
       sl_log_all(SL_LOG_WARN, "cell %lld failed: %s", (long long)ci, sl_error_message());
       sl_error_clear();
@@ -380,9 +406,11 @@ int sl_cmd_run(int argc, char **argv, MPI_Comm comm) {
     progress_print(&prog, 1);
   }
   if (prog.tty && rank == 0) fputc('\n', stderr);
-  /* Every rank reaches here; agree on I/O errors before the collective close. */
-  int worst = local_err;
-  MPI_Allreduce(&local_err, &worst, 1, MPI_INT, MPI_MAX, comm);
+  /* Every rank reaches here; agree on I/O errors and on a stop before the collective close. A
+   * rank that waits here while others train still passes on a signal it gets (preempt.h). */
+  long long mine[3] = {local_err, sl_preempt_requested() != 0, n_interrupted}, all[3];
+  SL_CALL_GOTO(sl_run_wait_agree(sched, mine, all, comm), done);
+  int worst = (int)all[0];
   err = local_err;
   if (err != SL_OK) { /* say what is safe and how to go on */
     char what[1024];
@@ -395,14 +423,26 @@ int sl_cmd_run(int argc, char **argv, MPI_Comm comm) {
   if (worst != SL_OK && err == SL_OK)
     err = SL_ERROR(SL_ERR_IO, "another rank could not write its results (see its message)");
   write_failed = worst != SL_OK;
+  if (err == SL_OK && all[1]) {
+    int64_t n_done_now = 0;
+    long long n_saved = 0;
+    sl_sched_progress(sched, &n_done_now, &(double){0}, &(int64_t){0});
+    MPI_Allreduce(&n_interrupted, &n_saved, 1, MPI_LONG_LONG, MPI_SUM, comm);
+    err = SL_ERROR(SL_ERR_INTERRUPTED,
+                   "stopped by a signal: %lld cells finished in this run, %lld running cells saved "
+                   "in %s/; %s is consistent. Rerun the same command with --resume to continue",
+                   (long long)n_done_now, n_saved, ckdir, output);
+  }
 
 done:
   /* Collectives below: every rank must get here, which holds because every failure above is
    * either identical on all ranks (config, grid, file checks agree) or was agreed on. */
   if (sched) sl_sched_destroy(sched);
+  if (sched_g) sl_sched_destroy(sched_g);
   if (res && write_failed) {
     sl_results_abandon(res); /* closing would fail too, and crash HDF5 (see results.h) */
   } else if (res) {
+
     int e = sl_results_close(res);
     if (err == SL_OK) err = e;
   }
@@ -410,10 +450,11 @@ done:
     MPI_Barrier(comm);
     sl_log(SL_LOG_INFO, "\ntime per phase across ranks:");
     if (sl_log_get_level() >= SL_LOG_INFO) sl_timers_report(comm, stderr);
-    if (rank == 0 && a.checkpoint_every > 0) rmdir(ckdir); /* only if empty: all cells ended */
+    if (rank == 0) rmdir(ckdir); /* only if empty: all cells ended */
     sl_log(SL_LOG_INFO, "results: %s  (inspect: slingshot status %s; h5dump -H %s)", output, output,
            output);
   }
+  sl_preempt_uninstall();
   sl_cell_result_free(&cr);
   sl_grid_free(&grid);
   sl_run_slice_free(&slice);
@@ -421,6 +462,7 @@ done:
   sl_language_destroy(other);
   free(status);
   free(todo);
+  free(large);
   free(text);
   return err;
 }

@@ -9,6 +9,7 @@
 #include "slingshot/cli.h"
 #include "slingshot/error.h"
 #include "slingshot/log.h"
+#include "slingshot/preempt.h"
 #include "slingshot/results.h"
 
 static void usage(FILE *f) {
@@ -21,7 +22,7 @@ static void usage(FILE *f) {
           "  fit --csv table.csv                                 fit L(N,D) to external data\n"
           "  analyze results.h5 [-o DIR]                        fits into /analysis, report\n"
           "  export results.h5 --csv [-o OUT.csv]               one CSV row per cell\n"
-          "  bench train|corpus                                 benchmarks that print figures\n"
+          "  bench train|corpus|hessian|grid                    benchmarks that print figures\n"
           "  theory [CONFIG] [-o theory.h5]                     skill-theorem curves, Monte Carlo\n"
           "\nRun under MPI: mpirun -np 2 slingshot run\n");
 }
@@ -75,8 +76,10 @@ int main(int argc, char **argv) {
     /* A mistake of the user's is one line that says what to change; the traceback is for bugs
      * and failures of the system underneath (or --log-level debug). */
     int user = err == SL_ERR_ARG || err == SL_ERR_CONFIG || err == SL_ERR_IO ||
-               err == SL_ERR_STATE || err == SL_ERR_FORMAT;
-    if (user && sl_log_get_level() < SL_LOG_DEBUG)
+               err == SL_ERR_STATE || err == SL_ERR_FORMAT || err == SL_ERR_INTERRUPTED;
+    if (err == SL_ERR_INTERRUPTED)
+      fprintf(stderr, "slingshot: %s\n", sl_error_message());
+    else if (user && sl_log_get_level() < SL_LOG_DEBUG)
       fprintf(stderr, "error: %s\n", sl_error_message());
     else
       sl_error_print(stderr);
@@ -88,5 +91,7 @@ int main(int argc, char **argv) {
     _exit(1);
   }
   MPI_Finalize();
+  /* A run stopped by SIGTERM/SIGUSR1 saved its state: a distinct code says "rerun --resume". */
+  if (worst == SL_ERR_INTERRUPTED) return SL_EXIT_INTERRUPTED;
   return worst == SL_OK ? 0 : 1;
 }

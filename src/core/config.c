@@ -180,6 +180,12 @@ static const key SCHEMA[] = {
      "seeds: each draws its own language, corpus and initialisation"},
     {"grid.variants", K_STRS, 0, 0, NULL, "[\"base\"]", OFF(grid.variants), OFF(grid.n_variants),
      "training variants: \"base\", or NAMEs whose changes are in variant = { NAME = { ... }; }"},
+    {"grid.group_size", K_INT, 1, 4096, NULL, "1", OFF(grid.group_size), NOCOUNT,
+     "shards of each large cell's batch, trained data-parallel by a group of up to this many "
+     "ranks (1: every cell on one rank)"},
+    {"grid.group_min_params", K_REAL, 0, 1e12, NULL, "0", OFF(grid.group_min_params), NOCOUNT,
+     "cells whose target N is at least this are large (trained by a group when group_size > 1)"},
+
 };
 #define N_SCHEMA (sizeof SCHEMA / sizeof SCHEMA[0])
 
@@ -612,6 +618,11 @@ static void check_rules(problems *p, sl_config *cfg) {
   if (cfg->skills.top_k > cfg->language.M + cfg->language.S + 1)
     problem(p, 0, "skills.top_k = %d is larger than the vocabulary M + S + 1 = %d",
             cfg->skills.top_k, cfg->language.M + cfg->language.S + 1);
+  if (cfg->grid.group_size > 1 && cfg->train.batch % cfg->grid.group_size != 0)
+    problem(p, 0,
+            "train.batch = %d is not a multiple of grid.group_size = %d: a group splits the "
+            "batch into equal shards",
+            cfg->train.batch, cfg->grid.group_size);
   if (cfg->train.min_lr > cfg->train.lr)
     problem(p, 0, "train.min_lr = %g is larger than train.lr = %g", cfg->train.min_lr,
             cfg->train.lr);
@@ -831,6 +842,7 @@ int sl_config_parse(const char *text, const char *origin, sl_config *cfg) {
   }
   check_rules(&p, cfg);
   check_variants(&p, &c, cfg);
+
   config_destroy(&c);
   config_destroy(&d);
   if (p.count > 0)

@@ -100,6 +100,8 @@ const char *sl_status_name(int code) {
     return "bad file format";
   case SL_ERR_INTERNAL:
     return "internal error";
+  case SL_ERR_INTERRUPTED:
+    return "interrupted by a signal";
   default:
     return "unknown error";
   }

@@ -3,9 +3,10 @@
 
 #include "slingshot/error.h"
 #include "slingshot/grid.h"
+#include "slingshot/preempt.h"
 
 /* Window layout on rank 0, int64 slots. FLOPs are kept in units of 1e6 to stay in range. */
-enum { SLOT_NEXT, SLOT_DONE, SLOT_MFLOPS, SLOT_TOKENS, N_SLOTS };
+enum { SLOT_NEXT, SLOT_DONE, SLOT_MFLOPS, SLOT_TOKENS, SLOT_STOP, N_SLOTS };
 
 struct sl_sched {
   MPI_Comm comm;
@@ -14,6 +15,7 @@ struct sl_sched {
   int64_t *order; /* cell indices, most expensive first */
   int64_t n_todo;
   double total_cost;
+  int told; /* this rank has set SLOT_STOP */
 };
 
 static const sl_grid *g_sort_grid;
@@ -59,9 +61,33 @@ static int fetch_add(sl_sched *s, int slot, int64_t add, int64_t *old) {
 }
 
 int sl_sched_next(sl_sched *s, int64_t *cell) {
+  *cell = -1;
+  int stopped;
+  SL_CALL(sl_sched_poll_stop(s, &stopped));
+  if (stopped) return SL_OK; /* preempted: take no more cells */
   int64_t pos;
   SL_CALL(fetch_add(s, SLOT_NEXT, 1, &pos));
   *cell = pos < s->n_todo ? s->order[pos] : -1;
+  return SL_OK;
+}
+
+int sl_sched_poll_stop(sl_sched *s, int *stopped) {
+  int64_t got, add = sl_preempt_requested() ? 1 : 0, zero = 0;
+  if (add && !s->told) { /* this rank got the signal: tell the others */
+    SL_CALL(fetch_add(s, SLOT_STOP, 1, &got));
+    s->told = 1;
+    *stopped = 1;
+    return SL_OK;
+  }
+  if (add) {
+    *stopped = 1;
+    return SL_OK;
+  }
+  SL_CALL_MPI(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, s->win));
+  SL_CALL_MPI(MPI_Fetch_and_op(&zero, &got, MPI_INT64_T, 0, SLOT_STOP, MPI_NO_OP, s->win));
+  SL_CALL_MPI(MPI_Win_unlock(0, s->win));
+  if (got) sl_preempt_raise(); /* another rank got it: stop here too */
+  *stopped = got != 0;
   return SL_OK;
 }
 

@@ -10,11 +10,13 @@
 #include "slingshot/checkpoint.h"
 #include "slingshot/competence.h"
 #include "slingshot/corpus.h"
+#include "slingshot/dp.h"
 #include "slingshot/error.h"
 #include "slingshot/hessian.h"
 #include "slingshot/language.h"
 #include "slingshot/log.h"
 #include "slingshot/optim.h"
+#include "slingshot/preempt.h"
 #include "slingshot/rng.h"
 #include "slingshot/subspace.h"
 #include "slingshot/timer.h"
@@ -363,8 +365,14 @@ model:
       next_point++;
     }
     if (step == steps) break;
+    /* A signal asked to stop (preempt.h): checkpoint here, at a step boundary, and return. */
+    int stop = sl_preempt_requested() != 0;
+    sl_dp *dp = ckpt ? ckpt->dp : NULL; /* a rank group stops at the same step on every member */
+    if (dp) SL_CALL_GOTO(sl_dp_any(dp, stop, &stop), done);
+    if (stop && !sl_preempt_requested()) sl_preempt_raise(); /* a member got it: stop here too */
     /* Checkpoint every K steps, after the eval of this step and before its batch is drawn. */
-    if (ckpt && ckpt->path && ckpt->every > 0 && step > first_step && step % ckpt->every == 0) {
+    if (ckpt && ckpt->path && (!dp || dp->rank == 0) &&
+        (stop || (ckpt->every > 0 && step > first_step && step % ckpt->every == 0))) {
       sl_timer_start("checkpoint");
       ck.step = step;
       ck.optim_step = opt->step;
@@ -374,6 +382,12 @@ model:
       SL_CALL_GOTO(sl_checkpoint_save(ckpt->path, &ck), done);
       sl_timer_stop("checkpoint");
     }
+    if (stop) {
+      err = SL_ERROR(SL_ERR_INTERRUPTED, "cell %lld stopped at step %lld of %lld%s",
+                     (long long)cell->index, (long long)step, (long long)steps,
+                     ckpt && ckpt->path ? " (checkpoint saved)" : "");
+      goto done;
+    }
     sl_timer_start("train");
     for (int b = 0; b < B; b++) {
       int64_t start = (int64_t)sl_rng_below(&rng, (uint64_t)(D - T));
@@ -382,7 +396,7 @@ model:
     float loss;
     /* A non-finite loss comes back as SL_ERR_NUMERIC: for training that is a divergence, a
      * result of the cell, not a failure of the program. */
-    int fe = sl_model_forward(m, rows, B, &loss);
+    int fe = dp ? sl_dp_step(dp, m, rows, B, &loss) : sl_model_forward(m, rows, B, &loss);
     if (fe == SL_ERR_NUMERIC) {
       sl_error_clear();
       loss = NAN;
@@ -390,7 +404,7 @@ model:
       SL_CALL_GOTO(fe, done);
     }
     int finite = isfinite(loss);
-    if (finite) {
+    if (finite && !dp) { /* sl_dp_step did the backward, and its loss says if all is finite */
       SL_CALL_GOTO(sl_model_backward(m, rows, B), done);
       finite = all_finite(m->grads, m->n_params);
     }
@@ -414,13 +428,13 @@ model:
     res->steps = step + 1;
     res->tokens_trained += per_step;
     since_hook += per_step;
-    if (hook && (step & 15) == 15 && sl_wtime() - hook_time > 0.5) {
+    if (hook && (!dp || dp->rank == 0) && (step & 15) == 15 && sl_wtime() - hook_time > 0.5) {
       hook(ctx, since_hook);
       since_hook = 0;
       hook_time = sl_wtime();
     }
   }
-  if (hook && since_hook) hook(ctx, since_hook);
+  if (hook && since_hook && (!ckpt || !ckpt->dp || ckpt->dp->rank == 0)) hook(ctx, since_hook);
 
   sl_timer_start("eval");
   res->val_loss = res->curve_loss[P - 1];
