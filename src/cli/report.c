@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "gnuplot.h"
 #include "slingshot/analysis.h"
 #include "slingshot/cli.h"
 #include "slingshot/error.h"
@@ -646,48 +647,6 @@ static int fig_unique(report_ctx *c, FILE *g, FILE *dat) {
   return SL_OK;
 }
 
-/* gnuplot on PATH? */
-static int find_gnuplot(void) {
-  const char *path = getenv("PATH");
-  if (!path) return 0;
-  char *copy = strdup(path), *save = NULL;
-  if (!copy) return 0;
-  int found = 0;
-  for (char *p = strtok_r(copy, ":", &save); p && !found; p = strtok_r(NULL, ":", &save)) {
-    char full[PATH_LEN];
-    snprintf(full, sizeof full, "%s/gnuplot", p[0] ? p : ".");
-    found = access(full, X_OK) == 0;
-  }
-  free(copy);
-  return found;
-}
-
-/* Runs `gnuplot NAME.gp` in dir, its messages appended to dir/gnuplot.log; returns the exit
- * status (127: could not start). A fork, not system(), so no shell parses the folder name. */
-static int run_gnuplot(const char *dir, const char *name) {
-  fflush(stdout);
-  fflush(stderr);
-  pid_t pid = fork();
-  if (pid < 0) return 127;
-  if (pid == 0) { /* the child: only async-signal-safe calls, then exec or _exit */
-    char script[256];
-    snprintf(script, sizeof script, "%s.gp", name);
-    if (chdir(dir) != 0) _exit(127);
-    int fd = open("gnuplot.log", O_WRONLY | O_CREAT | O_APPEND, 0666);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-      close(fd);
-    }
-    execlp("gnuplot", "gnuplot", script, (char *)NULL);
-    _exit(127);
-  }
-  int st = 0;
-  while (waitpid(pid, &st, 0) < 0)
-    if (errno != EINTR) return 127;
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
 typedef int (*fig_fn)(report_ctx *c, FILE *g, FILE *dat);
 
 static int make_figure(report_ctx *c, size_t k, fig_fn fn) {
@@ -709,7 +668,7 @@ static int make_figure(report_ctx *c, size_t k, fig_fn fn) {
     c->fig[k] = FIG_SCRIPT_ONLY;
     return SL_OK;
   }
-  int rc = run_gnuplot(dir, name);
+  int rc = sl_gnuplot_run(dir, name);
   if (rc == 0 && access(png, R_OK) == 0) {
     c->fig[k] = FIG_PNG;
   } else {
@@ -725,7 +684,7 @@ static int make_figures(report_ctx *c) {
   for (size_t k = 0; k < N_FIGS; k++)
     c->fig[k] = FIG_NOT_ASKED;
   if (!o->figures) return SL_OK;
-  c->have_gnuplot = find_gnuplot();
+  c->have_gnuplot = sl_gnuplot_found();
   o->gnuplot_missing = !c->have_gnuplot;
   char log_path[PATH_LEN];
   snprintf(log_path, sizeof log_path, "%s/gnuplot.log", o->dir);

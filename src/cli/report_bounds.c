@@ -2,6 +2,8 @@
  * bounds.csv and figures. See include/slingshot/report_bounds.h. */
 #include "slingshot/report_bounds.h"
 
+#include "gnuplot.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <hdf5.h>
@@ -349,30 +351,6 @@ done:
 
 /* ------------------------------------------------------------------ figures */
 
-static int run_gnuplot(const char *dir, const char *name) {
-  fflush(stdout);
-  fflush(stderr);
-  pid_t pid = fork();
-  if (pid < 0) return 127;
-  if (pid == 0) {
-    char script[256];
-    snprintf(script, sizeof script, "%s.gp", name);
-    if (chdir(dir) != 0) _exit(127);
-    int fd = open("gnuplot.log", O_WRONLY | O_CREAT | O_APPEND, 0666);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-      close(fd);
-    }
-    execlp("gnuplot", "gnuplot", script, (char *)NULL);
-    _exit(127);
-  }
-  int st = 0;
-  while (waitpid(pid, &st, 0) < 0)
-    if (errno != EINTR) return 127;
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
 static FILE *open_in(const char *dir, const char *name) {
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -486,7 +464,7 @@ static int figure(const char *dir, const char *name, const bdata *b, const char 
   char png[4096];
   snprintf(png, sizeof png, "%s/%s.png", dir, name);
   remove(png);
-  if (figures && run_gnuplot(dir, name) == 0 && access(png, R_OK) == 0) *drawn = 1;
+  if (figures && sl_gnuplot_run(dir, name) == 0 && access(png, R_OK) == 0) *drawn = 1;
   return SL_OK;
 }
 

@@ -8,6 +8,7 @@
  * ranks for ties); its 95% interval from the percentiles of `bootstrap` resamples of the matched
  * cells with replacement (stream (seed, 0, "flatness-bootstrap")). */
 #include "report_flatness.h"
+#include "gnuplot.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -451,28 +452,6 @@ static size_t variants(const flat_an *a, const char **names, size_t max) {
   return nv;
 }
 
-static int run_gnuplot(const char *dir, const char *script) {
-  fflush(stdout);
-  fflush(stderr);
-  pid_t pid = fork();
-  if (pid < 0) return 127;
-  if (pid == 0) {
-    if (chdir(dir) != 0) _exit(127);
-    int fd = open("gnuplot.log", O_WRONLY | O_CREAT | O_APPEND, 0666);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-      close(fd);
-    }
-    execlp("gnuplot", "gnuplot", script, (char *)NULL);
-    _exit(127);
-  }
-  int st = 0;
-  while (waitpid(pid, &st, 0) < 0)
-    if (errno != EINTR) return 127;
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
 /* flatness.gp + flatness.dat: downstream against trace, one block per variant; matched cells
  * filled, the others open. Returns 1 when the PNG was drawn. */
 static int write_figure(const sl_analyze_out *o, const flat_an *a, int *drawn) {
@@ -522,7 +501,7 @@ static int write_figure(const sl_analyze_out *o, const flat_an *a, int *drawn) {
   char png[4096];
   snprintf(png, sizeof png, "%s/flatness.png", o->dir);
   remove(png);
-  *drawn = run_gnuplot(o->dir, "flatness.gp") == 0 && access(png, R_OK) == 0;
+  *drawn = sl_gnuplot_run(o->dir, "flatness") == 0 && access(png, R_OK) == 0;
   return SL_OK;
 }
 
