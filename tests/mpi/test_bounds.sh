@@ -68,7 +68,8 @@ check "bounds grid: at least one non-vacuous bound ($nonvac cells below log2 V)"
   >/dev/null 2>&1 &
 pid=$!
 for _ in $(seq 1 1200); do [ -e p.h5.ckpt/cell_1.ckpt ] && break; sleep 0.05; done
-sleep 0.5
+# checkpoints are written atomically (rename): the file existing means it is whole; kill at once,
+# while the cell is surely still training
 kill -KILL "$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 check "subspace cell killed mid-training with a checkpoint" test -e p.h5.ckpt/cell_1.ckpt
