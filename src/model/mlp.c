@@ -47,7 +47,8 @@ typedef struct mlp {
   float *h;      /* [B x H] hidden activations after tanh */
   float *logits; /* [B x V] */
   float *dlogits, *dh, *dx;
-  float *tab; /* [T x V x H] Tab_t in the forward, G_t in the backward; NULL unless V < spec.B */
+  float *tab;    /* [T x V x H] Tab_t in the forward, G_t in the backward; NULL unless V < spec.B */
+  uint8_t *seen; /* [T x V] the backward scatter's first-touch marks; with tab */
   sl_mlp_path force;     /* SL_MLP_PATH_AUTO unless a test forces a path */
   sl_mlp_path last_path; /* path of the last forward; backward follows it */
   int last_B; /* rows of the last forward (0: none yet); backward must use the same batch */
@@ -154,6 +155,7 @@ static void mlp_teardown(sl_model *m) {
   free(p->dh);
   free(p->dx);
   free(p->tab);
+  free(p->seen);
   free(p);
   m->impl = NULL;
 }
@@ -198,6 +200,7 @@ static int mlp_setup(sl_model *m) {
   if (V < B) {
     SL_CHECK(V * H <= INT_MAX, SL_ERR_CONFIG, "MLP sizes V=%zu, H=%zu do not fit BLAS's int", V, H);
     SL_ALLOC(p->tab, T * V * H);
+    SL_ALLOC(p->seen, T * V);
   }
   m->targets_per_row = 1;
   return SL_OK;
@@ -236,10 +239,11 @@ sl_mlp_path sl_mlp_last_path(const sl_model *m) {
   return p->last_B ? p->last_path : SL_MLP_PATH_AUTO;
 }
 
-/* The table path's forward of the first layer: h [B x H] = b1 + sum_t Tab_t[row_b[t]] (before
- * the tanh). Tab_t = emb . W1_t, [V x H], at tab + t*V*H. */
-SL_VEC static void mlp_gather(float *restrict h, const float *restrict tab, const float *b1,
-                              const int32_t *tokens, size_t B, size_t T, size_t V, size_t H) {
+/* The table path's forward of the first layer with the tanh:
+ * h[b] = tanh(b1 + sum_t Tab_t[row_b[t]]), Tab_t = emb . W1_t [V x H] at tab + t*V*H. The tanh
+ * is applied while the row is in cache (the same sl_tanhf_fast as sl_tanh_forward). */
+SL_VEC static void mlp_gather_tanh(float *restrict h, const float *restrict tab, const float *b1,
+                                   const int32_t *tokens, size_t B, size_t T, size_t V, size_t H) {
   for (size_t b = 0; b < B; b++) {
     float *restrict hb = h + b * H;
     const int32_t *row = tokens + b * (T + 1);
@@ -249,25 +253,41 @@ SL_VEC static void mlp_gather(float *restrict h, const float *restrict tab, cons
       for (size_t j = 0; j < H; j++)
         hb[j] += e[j];
     }
+    for (size_t j = 0; j < H; j++)
+      hb[j] = sl_tanhf_fast(hb[j]);
   }
 }
 
-/* The table path's backward scatter: G_t[v] = sum of dh_b over rows b with row_b[t] = v, and
- * db1 += sum_b dh_b. Overwrites g [T x V x H]. */
-SL_VEC static void mlp_scatter(float *restrict g, float *restrict db1, const float *restrict dh,
-                               const int32_t *tokens, size_t B, size_t T, size_t V, size_t H) {
-  memset(g, 0, T * V * H * sizeof *g);
+/* The table path's backward of the tanh and the scatter: with dpre_b = dh_b * (1 - h_b^2) (the
+ * tanh backward, written back into dh), G_t[v] = sum of dpre_b over rows b with
+ * row_b[t] = v, and db1 += sum_b dpre_b. Overwrites g [T x V x H]: the first row to reach a
+ * (t, v) copies instead of adding (seen [T x V] marks them), and only the never-reached rows
+ * are zeroed, so the 2 MB of G of the bench model are not cleared first. */
+SL_VEC static void mlp_tanh_scatter(float *restrict g, uint8_t *restrict seen, float *restrict db1,
+                                    float *restrict dh, const float *restrict h,
+                                    const int32_t *tokens, size_t B, size_t T, size_t V, size_t H) {
+  memset(seen, 0, T * V);
   for (size_t b = 0; b < B; b++) {
-    const float *restrict d = dh + b * H;
+    float *restrict d = dh + b * H;
+    const float *restrict hb = h + b * H;
     const int32_t *row = tokens + b * (T + 1);
-    for (size_t j = 0; j < H; j++)
+    for (size_t j = 0; j < H; j++) {
+      d[j] *= 1.0f - hb[j] * hb[j];
       db1[j] += d[j];
+    }
     for (size_t t = 0; t < T; t++) {
-      float *restrict gv = g + (t * V + (size_t)row[t]) * H;
-      for (size_t j = 0; j < H; j++)
-        gv[j] += d[j];
+      const size_t k = t * V + (size_t)row[t];
+      float *restrict gv = g + k * H;
+      if (seen[k])
+        for (size_t j = 0; j < H; j++)
+          gv[j] += d[j];
+      else
+        memcpy(gv, d, H * sizeof *gv);
+      seen[k] = 1;
     }
   }
+  for (size_t k = 0; k < T * V; k++)
+    if (!seen[k]) memset(g + k * H, 0, H * sizeof *g);
 }
 
 /* Tokens index the tables directly, so they are checked first (the sgemm path's embedding
@@ -293,12 +313,12 @@ static int mlp_forward(sl_model *m, const int32_t *tokens, int B_, float *loss) 
     for (size_t t = 0; t < T; t++) /* Tab_t [V x H] = emb [V x C] . W1_t [C x H] */
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)V, (int)H, (int)C, 1.0f, p->emb,
                   (int)C, p->w1 + t * C * H, (int)H, 0.0f, p->tab + t * V * H, (int)H);
-    mlp_gather(p->h, p->tab, p->b1, tokens, B, T, V, H);
+    mlp_gather_tanh(p->h, p->tab, p->b1, tokens, B, T, V, H);
   } else {
     SL_CALL(sl_mlp_embed_forward(p->x, tokens, p->emb, B, T, C));
     SL_CALL(sl_matmul_forward(p->h, p->x, p->w1, p->b1, B, T * C, H, SL_W_IN_OUT));
+    SL_CALL(sl_tanh_forward(p->h, p->h, B * H));
   }
-  SL_CALL(sl_tanh_forward(p->h, p->h, B * H));
   SL_CALL(sl_matmul_forward(p->logits, p->h, p->w2, p->b2, B, H, V, SL_W_IN_OUT));
   double l = 0;
   SL_CALL(sl_xent_forward(m->probs, &l, p->logits, tokens + T, B, 1, T + 1, V));
@@ -320,9 +340,8 @@ static int mlp_backward(sl_model *m, const int32_t *tokens, int B_) {
   SL_CALL(sl_xent_backward(p->dlogits, m->probs, tokens + T, B, 1, T + 1, V));
   SL_CALL(
       sl_matmul_backward_set(p->dh, p->dw2, p->db2, p->dlogits, p->h, p->w2, B, H, V, SL_W_IN_OUT));
-  SL_CALL(sl_tanh_backward(p->dh, p->dh, p->h, B * H));
   if (p->last_path == SL_MLP_PATH_TABLE) {
-    mlp_scatter(p->tab, p->db1, p->dh, tokens, B, T, V, H);
+    mlp_tanh_scatter(p->tab, p->seen, p->db1, p->dh, p->h, tokens, B, T, V, H);
     for (size_t t = 0; t < T; t++) {
       const float *g = p->tab + t * V * H, *w = p->w1 + t * C * H;
       /* dW1_t [C x H] += emb^T [C x V] . G_t [V x H] */
@@ -334,6 +353,7 @@ static int mlp_backward(sl_model *m, const int32_t *tokens, int B_) {
     }
     return SL_OK;
   }
+  SL_CALL(sl_tanh_backward(p->dh, p->dh, p->h, B * H));
   SL_CALL(
       sl_matmul_backward_set(p->dx, p->dw1, p->db1, p->dh, p->x, p->w1, B, T * C, H, SL_W_IN_OUT));
   SL_CALL(sl_mlp_embed_backward(p->demb, p->dx, tokens, B, T, C));
@@ -345,7 +365,8 @@ static int mlp_backward(sl_model *m, const int32_t *tokens, int B_) {
 static size_t mlp_activation_floats(const sl_model_spec *s) {
   const size_t B = (size_t)s->B, T = (size_t)s->T, C = (size_t)s->C, H = (size_t)s->H,
                V = (size_t)s->V;
-  return 2 * B * T * C + 2 * B * H + 2 * B * V + (V < B ? T * V * H : 0);
+  /* (+ T*V bytes of first-touch marks with the tables, well under T*V*H floats) */
+  return 2 * B * T * C + 2 * B * H + 2 * B * V + (V < B ? T * V * H + T * V / 4 + 1 : 0);
 }
 
 const sl_model_ops sl_mlp_ops = {
