@@ -13,7 +13,21 @@
  * Parameters, in this order in the flat buffer: emb, W1, b1, W2, b2, so
  *   N = V*C + T*C*H + H + H*V + V,   N_no_embed = N - V*C.
  * Groups: emb is an embedding, W1 and W2 matrices, b1 and b2 biases (by default weight decay
- * applies to the embedding and the matrices). */
+ * applies to the embedding and the matrices).
+ *
+ * The first layer has two exact implementations (same model, same math, different summation
+ * order). Write W1_t [C x H] for the rows t*C .. t*C+C-1 of W1 (the block of position t).
+ *   sgemm path: x . W1 as one [B x T*C] . [T*C x H] sgemm; backward dx = dh . W1^T, dW1 = x^T . dh,
+ *               then demb scattered from dx: 3 B T C H multiply-adds per step.
+ *   table path: Tab_t = emb . W1_t [V x H] for each t (T sgemms V x C x H), then
+ *               pre[b] = b1 + sum_t Tab_t[row_b[t]] (gathers and adds). Backward scatters dh into
+ *               G_t [V x H] (G_t[v] = sum of dh_b over the rows with row_b[t] = v), then
+ *               dW1_t = emb^T . G_t and demb += sum_t G_t . W1_t^T: 3 T V C H multiply-adds
+ *               plus 2 B T H adds.
+ * The table path is cheaper exactly when V < B (rows of the call), and is chosen then when the
+ * tables exist (allocated in setup iff V < spec.B); sl_mlp_set_path can force either for tests.
+ * Tab and G share one [T x V x H] buffer: the forward's tables are dead once h is computed. */
+#include <cblas.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -33,6 +47,10 @@ typedef struct mlp {
   float *h;      /* [B x H] hidden activations after tanh */
   float *logits; /* [B x V] */
   float *dlogits, *dh, *dx;
+  float *tab;    /* [T x V x H] Tab_t in the forward, G_t in the backward; NULL unless V < spec.B */
+  uint8_t *seen; /* [T x V] the backward scatter's first-touch marks; with tab */
+  sl_mlp_path force;     /* SL_MLP_PATH_AUTO unless a test forces a path */
+  sl_mlp_path last_path; /* path of the last forward; backward follows it */
   int last_B; /* rows of the last forward (0: none yet); backward must use the same batch */
 } mlp;
 
@@ -136,6 +154,8 @@ static void mlp_teardown(sl_model *m) {
   free(p->dlogits);
   free(p->dh);
   free(p->dx);
+  free(p->tab);
+  free(p->seen);
   free(p);
   m->impl = NULL;
 }
@@ -177,6 +197,11 @@ static int mlp_setup(sl_model *m) {
   SL_ALLOC(p->dlogits, B * V);
   SL_ALLOC(p->dh, B * H);
   SL_ALLOC(p->dx, B * T * C);
+  if (V < B) {
+    SL_CHECK(V * H <= INT_MAX, SL_ERR_CONFIG, "MLP sizes V=%zu, H=%zu do not fit BLAS's int", V, H);
+    SL_ALLOC(p->tab, T * V * H);
+    SL_ALLOC(p->seen, T * V);
+  }
   m->targets_per_row = 1;
   return SL_OK;
 }
@@ -199,16 +224,106 @@ static int mlp_init(sl_model *m, sl_rng *rng) {
 
 /* ---------------------------------------------------------------- forward / backward */
 
+int sl_mlp_set_path(sl_model *m, sl_mlp_path path) {
+  SL_CHECK(m && m->ops == &sl_mlp_ops, SL_ERR_ARG, "sl_mlp_set_path needs an MLP model");
+  mlp *p = m->impl;
+  SL_CHECK(path != SL_MLP_PATH_TABLE || p->tab, SL_ERR_ARG,
+           "the MLP table path needs V < B (V=%zu, B=%zu): no tables were allocated", p->V, p->B);
+  p->force = path;
+  p->last_B = 0; /* the next backward must follow a forward on the new path */
+  return SL_OK;
+}
+
+sl_mlp_path sl_mlp_last_path(const sl_model *m) {
+  const mlp *p = m->impl;
+  return p->last_B ? p->last_path : SL_MLP_PATH_AUTO;
+}
+
+/* The table path's forward of the first layer with the tanh:
+ * h[b] = tanh(b1 + sum_t Tab_t[row_b[t]]), Tab_t = emb . W1_t [V x H] at tab + t*V*H. The tanh
+ * is applied while the row is in cache (the same sl_tanhf_fast as sl_tanh_forward). */
+SL_VEC static void mlp_gather_tanh(float *restrict h, const float *restrict tab, const float *b1,
+                                   const int32_t *tokens, size_t B, size_t T, size_t V, size_t H) {
+  for (size_t b = 0; b < B; b++) {
+    float *restrict hb = h + b * H;
+    const int32_t *row = tokens + b * (T + 1);
+    memcpy(hb, b1, H * sizeof *hb);
+    for (size_t t = 0; t < T; t++) {
+      const float *restrict e = tab + (t * V + (size_t)row[t]) * H;
+      for (size_t j = 0; j < H; j++)
+        hb[j] += e[j];
+    }
+    for (size_t j = 0; j < H; j++)
+      hb[j] = sl_tanhf_fast(hb[j]);
+  }
+}
+
+/* The table path's backward of the tanh and the scatter: with dpre_b = dh_b * (1 - h_b^2) (the
+ * tanh backward, written back into dh), G_t[v] = sum of dpre_b over rows b with
+ * row_b[t] = v, and db1 += sum_b dpre_b. Overwrites g [T x V x H]: the first row to reach a
+ * (t, v) copies instead of adding (seen [T x V] marks them), and only the never-reached rows
+ * are zeroed, so the 2 MB of G of the bench model are not cleared first. */
+SL_VEC static void mlp_tanh_scatter(float *restrict g, uint8_t *restrict seen, float *restrict db1,
+                                    float *restrict dh, const float *restrict h,
+                                    const int32_t *tokens, size_t B, size_t T, size_t V, size_t H) {
+  memset(seen, 0, T * V);
+  for (size_t b = 0; b < B; b++) {
+    float *restrict d = dh + b * H;
+    const float *restrict hb = h + b * H;
+    const int32_t *row = tokens + b * (T + 1);
+    for (size_t j = 0; j < H; j++) {
+      d[j] *= 1.0f - hb[j] * hb[j];
+      db1[j] += d[j];
+    }
+    for (size_t t = 0; t < T; t++) {
+      const size_t k = t * V + (size_t)row[t];
+      float *restrict gv = g + k * H;
+      if (seen[k])
+        for (size_t j = 0; j < H; j++)
+          gv[j] += d[j];
+      else
+        memcpy(gv, d, H * sizeof *gv);
+      seen[k] = 1;
+    }
+  }
+  for (size_t k = 0; k < T * V; k++)
+    if (!seen[k]) memset(g + k * H, 0, H * sizeof *g);
+}
+
+/* Tokens index the tables directly, so they are checked first (the sgemm path's embedding
+ * lookup would read out of bounds just the same; checking costs B*T compares). */
+static int mlp_check_tokens(const int32_t *tokens, size_t B, size_t T, size_t V) {
+  for (size_t b = 0; b < B; b++)
+    for (size_t t = 0; t < T; t++) {
+      int32_t v = tokens[b * (T + 1) + t];
+      SL_CHECK(v >= 0 && (size_t)v < V, SL_ERR_ARG,
+               "token %d at row %zu position %zu is outside [0, %zu)", (int)v, b, t, V);
+    }
+  return SL_OK;
+}
+
 static int mlp_forward(sl_model *m, const int32_t *tokens, int B_, float *loss) {
   mlp *p = m->impl;
   const size_t B = (size_t)B_, T = p->T, C = p->C, H = p->H, V = p->V;
-  SL_CALL(sl_mlp_embed_forward(p->x, tokens, p->emb, B, T, C));
-  SL_CALL(sl_matmul_forward(p->h, p->x, p->w1, p->b1, B, T * C, H, SL_W_IN_OUT));
-  SL_CALL(sl_tanh_forward(p->h, p->h, B * H));
+  p->last_B = 0;
+  sl_mlp_path path = p->force;
+  if (path == SL_MLP_PATH_AUTO) path = p->tab && V < B ? SL_MLP_PATH_TABLE : SL_MLP_PATH_SGEMM;
+  if (path == SL_MLP_PATH_TABLE) {
+    SL_CALL(mlp_check_tokens(tokens, B, T, V));
+    for (size_t t = 0; t < T; t++) /* Tab_t [V x H] = emb [V x C] . W1_t [C x H] */
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)V, (int)H, (int)C, 1.0f, p->emb,
+                  (int)C, p->w1 + t * C * H, (int)H, 0.0f, p->tab + t * V * H, (int)H);
+    mlp_gather_tanh(p->h, p->tab, p->b1, tokens, B, T, V, H);
+  } else {
+    SL_CALL(sl_mlp_embed_forward(p->x, tokens, p->emb, B, T, C));
+    SL_CALL(sl_matmul_forward(p->h, p->x, p->w1, p->b1, B, T * C, H, SL_W_IN_OUT));
+    SL_CALL(sl_tanh_forward(p->h, p->h, B * H));
+  }
   SL_CALL(sl_matmul_forward(p->logits, p->h, p->w2, p->b2, B, H, V, SL_W_IN_OUT));
   double l = 0;
   SL_CALL(sl_xent_forward(m->probs, &l, p->logits, tokens + T, B, 1, T + 1, V));
   *loss = (float)l;
+  p->last_path = path;
   p->last_B = B_;
   return SL_OK;
 }
@@ -225,6 +340,19 @@ static int mlp_backward(sl_model *m, const int32_t *tokens, int B_) {
   SL_CALL(sl_xent_backward(p->dlogits, m->probs, tokens + T, B, 1, T + 1, V));
   SL_CALL(
       sl_matmul_backward_set(p->dh, p->dw2, p->db2, p->dlogits, p->h, p->w2, B, H, V, SL_W_IN_OUT));
+  if (p->last_path == SL_MLP_PATH_TABLE) {
+    mlp_tanh_scatter(p->tab, p->seen, p->db1, p->dh, p->h, tokens, B, T, V, H);
+    for (size_t t = 0; t < T; t++) {
+      const float *g = p->tab + t * V * H, *w = p->w1 + t * C * H;
+      /* dW1_t [C x H] += emb^T [C x V] . G_t [V x H] */
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)C, (int)H, (int)V, 1.0f, p->emb,
+                  (int)C, g, (int)H, 1.0f, p->dw1 + t * C * H, (int)H);
+      /* demb [V x C] += G_t [V x H] . W1_t^T [H x C] */
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)V, (int)C, (int)H, 1.0f, g, (int)H,
+                  w, (int)H, 1.0f, p->demb, (int)C);
+    }
+    return SL_OK;
+  }
   SL_CALL(sl_tanh_backward(p->dh, p->dh, p->h, B * H));
   SL_CALL(
       sl_matmul_backward_set(p->dx, p->dw1, p->db1, p->dh, p->x, p->w1, B, T * C, H, SL_W_IN_OUT));
@@ -232,11 +360,13 @@ static int mlp_backward(sl_model *m, const int32_t *tokens, int B_) {
   return SL_OK;
 }
 
-/* x, dx [B x T C], h, dh [B x H], logits, dlogits [B x V], as allocated in mlp_setup. */
+/* x, dx [B x T C], h, dh [B x H], logits, dlogits [B x V], and the tables [T x V x H] when
+ * V < B, as allocated in mlp_setup. */
 static size_t mlp_activation_floats(const sl_model_spec *s) {
   const size_t B = (size_t)s->B, T = (size_t)s->T, C = (size_t)s->C, H = (size_t)s->H,
                V = (size_t)s->V;
-  return 2 * B * T * C + 2 * B * H + 2 * B * V;
+  /* (+ T*V bytes of first-touch marks with the tables, well under T*V*H floats) */
+  return 2 * B * T * C + 2 * B * H + 2 * B * V + (V < B ? T * V * H + T * V / 4 + 1 : 0);
 }
 
 const sl_model_ops sl_mlp_ops = {

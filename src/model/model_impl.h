@@ -71,6 +71,19 @@ int sl_xent_forward_naive(float *probs, double *loss, const float *logits, const
 int sl_xent_backward_naive(float *dlogits, const float *probs, const int32_t *targets, size_t rows,
                            size_t per_row, size_t stride, size_t V);
 
+/* ---------------------------------------------------------------- MLP first-layer path (mlp.c)
+ * AUTO (the default) uses the per-position tables when V < B rows and they were allocated
+ * (V < spec.B), else the sgemm path; the others force a path (tests hold them equal). Forcing
+ * TABLE on a model without tables is SL_ERR_ARG. sl_mlp_last_path: the path of the last forward
+ * (AUTO when there was none since the last set). */
+typedef enum sl_mlp_path {
+  SL_MLP_PATH_AUTO = 0,
+  SL_MLP_PATH_SGEMM = 1,
+  SL_MLP_PATH_TABLE = 2
+} sl_mlp_path;
+int sl_mlp_set_path(sl_model *m, sl_mlp_path path);
+sl_mlp_path sl_mlp_last_path(const sl_model *m);
+
 /* ---------------------------------------------------------------- MLP layers (mlp.c)
  * Embedding of a window: x[b, t*C + c] = emb[tokens[b*(T+1) + t], c] for t < T. x is [B x T*C]. */
 int sl_mlp_embed_forward(float *x, const int32_t *tokens, const float *emb, size_t B, size_t T,

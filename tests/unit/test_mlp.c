@@ -349,6 +349,156 @@ static void test_model_gradients(void) {
   sl_model_destroy(m);
 }
 
+/* ---------------------------------------------------------------- table path == sgemm path */
+
+/* Runs forward+backward on path `path` and copies loss, probs [B x V] and grads [N] out. */
+static void run_path(sl_model *m, sl_mlp_path path, const int32_t *tok, int B, float *loss,
+                     float *probs, float *grads) {
+  SL_ASSERT_OK(sl_mlp_set_path(m, path));
+  SL_ASSERT_OK(sl_model_forward(m, tok, B, loss));
+  SL_ASSERT_OK(sl_model_backward(m, tok, B));
+  memcpy(probs, m->probs, (size_t)B * (size_t)m->spec.V * sizeof *probs);
+  memcpy(grads, m->grads, m->n_params * sizeof *grads);
+}
+
+/* max over entries of |a - b| / max(|b|, floor * max |b|): relative per entry, floored. */
+static double max_rel_diff(const float *a, const float *b, size_t n, double floor) {
+  double ref = 0, worst = 0;
+  for (size_t i = 0; i < n; i++)
+    ref = fmax(ref, fabs((double)b[i]));
+  for (size_t i = 0; i < n; i++)
+    worst = fmax(worst, fabs((double)a[i] - b[i]) / fmax(fabs((double)b[i]), floor * ref));
+  return worst;
+}
+
+/* Compares the table path (tables when V < B) with the sgemm path on one model and batch:
+ * loss, probabilities (softmax of the logits) and every gradient, per parameter block: the
+ * per-entry relative difference (floored at 1e-3 of the block's largest gradient) below tol, and
+ * the largest absolute difference below 1e-5 of the largest gradient. The paths differ only in
+ * float summation order (a B*T-term sum against a V-term one), so the bench model's 512-row sums
+ * get the looser per-entry tol. */
+static void check_paths_equal(sl_model *m, const int32_t *tok, int B, double tol,
+                              const char *what) {
+  const size_t N = m->n_params, BV = (size_t)B * (size_t)m->spec.V;
+  float *p1 = malloc(BV * sizeof *p1), *p2 = malloc(BV * sizeof *p2);
+  float *g1 = malloc(N * sizeof *g1), *g2 = malloc(N * sizeof *g2);
+  float l1 = 0, l2 = 0;
+  run_path(m, SL_MLP_PATH_TABLE, tok, B, &l1, p1, g1);
+  CU_ASSERT_EQUAL(sl_mlp_last_path(m), SL_MLP_PATH_TABLE);
+  run_path(m, SL_MLP_PATH_SGEMM, tok, B, &l2, p2, g2);
+  CU_ASSERT_EQUAL(sl_mlp_last_path(m), SL_MLP_PATH_SGEMM);
+  double dp, refp;
+  max_diff(p1, p2, BV, &dp, &refp);
+  const size_t V = (size_t)m->spec.V, T = (size_t)m->spec.T, C = (size_t)m->spec.C,
+               H = (size_t)m->spec.H;
+  const size_t sizes[5] = {V * C, T * C * H, H, H * V, V};
+  const char *names[5] = {"emb", "W1", "b1", "W2", "b2"};
+  printf("\n  %s: loss %.9f (table) vs %.9f (sgemm), probs max |diff| %.2e; grads max rel:", what,
+         (double)l1, (double)l2, dp);
+  size_t off = 0;
+  for (int k = 0; k < 5; k++) {
+    double r = max_rel_diff(g1 + off, g2 + off, sizes[k], 1e-3), dg, refg;
+    max_diff(g1 + off, g2 + off, sizes[k], &dg, &refg);
+    printf(" %s %.1e (max |diff| %.1e of max)", names[k], r, dg / refg);
+    CU_ASSERT_TRUE(r < tol);
+    CU_ASSERT_TRUE(dg <= 1e-5 * refg);
+    off += sizes[k];
+  }
+  CU_ASSERT_TRUE(fabs((double)l1 - l2) <= 1e-6 * fabs((double)l2));
+  CU_ASSERT_TRUE(dp <= 1e-6);
+  free(p1), free(p2), free(g1), free(g2);
+}
+
+static void test_table_path(void) {
+  /* 1. A small model with V < B: the default (AUTO) takes the table path; it equals the sgemm
+   *    path and the double reference (loss, central differences of every parameter). */
+  const sl_model_spec spec = {
+      .family = SL_MODEL_MLP, .V = 6, .T = 3, .B = 9, .C = 4, .H = 5, .n_layer = 1};
+  const size_t V = 6, T = 3, C = 4, H = 5;
+  sl_model *m = NULL;
+  SL_ASSERT_OK(sl_model_create(&spec, &m));
+  const size_t N = m->n_params;
+  sl_rng r;
+  sl_rng_seed(&r, 31);
+  fill_normal(m->params, N, 0.7, &r);
+  const int B = 9;
+  int32_t tok[9 * 4];
+  fill_tokens(tok, 9 * 4, (int)V, &r);
+  tok[0 * 4 + 1] = tok[1 * 4 + 1] = tok[2 * 4 + 1] = 2; /* a token repeated at one position */
+  float loss = 0;
+  SL_ASSERT_OK(sl_model_forward(m, tok, B, &loss));
+  CU_ASSERT_EQUAL(sl_mlp_last_path(m), SL_MLP_PATH_TABLE);
+  SL_ASSERT_OK(sl_model_backward(m, tok, B));
+  float *g = malloc(N * sizeof *g);
+  memcpy(g, m->grads, N * sizeof *g);
+  SL_ASSERT_OK(sl_model_backward(m, tok, B)); /* repeatable: G is rebuilt, not accumulated */
+  CU_ASSERT_EQUAL(memcmp(g, m->grads, N * sizeof *g), 0);
+  double *pd = calloc(N, sizeof *pd), *fd = calloc(N, sizeof *fd);
+  for (size_t i = 0; i < N; i++)
+    pd[i] = m->params[i];
+  const double loss_ref = mlp_loss_ref(pd, tok, V, T, C, H, (size_t)B);
+  CU_ASSERT_TRUE(fabs(loss - loss_ref) <= 1e-6 * loss_ref);
+  double max_fd = 0, max_rel = 0;
+  for (size_t i = 0; i < N; i++) {
+    const double p0 = pd[i], h = 1e-5;
+    pd[i] = p0 + h;
+    double lp = mlp_loss_ref(pd, tok, V, T, C, H, (size_t)B);
+    pd[i] = p0 - h;
+    double lm = mlp_loss_ref(pd, tok, V, T, C, H, (size_t)B);
+    pd[i] = p0;
+    fd[i] = (lp - lm) / (2 * h);
+    max_fd = fmax(max_fd, fabs(fd[i]));
+  }
+  for (size_t i = 0; i < N; i++)
+    max_rel = fmax(max_rel, fabs(g[i] - fd[i]) / fmax(fabs(fd[i]), 1e-3 * max_fd));
+  printf("\n  table path: loss %.9f vs double reference %.9f; grads vs double central "
+         "differences: max relative %.2e",
+         (double)loss, loss_ref, max_rel);
+  CU_ASSERT_TRUE(max_rel < 1e-4);
+  check_paths_equal(m, tok, B, 1e-4, "small model");
+
+  /* 2. Fewer rows than V: AUTO takes the sgemm path (the tables would cost more). */
+  SL_ASSERT_OK(sl_mlp_set_path(m, SL_MLP_PATH_AUTO));
+  SL_ASSERT_OK(sl_model_forward(m, tok, 5, &loss));
+  CU_ASSERT_EQUAL(sl_mlp_last_path(m), SL_MLP_PATH_SGEMM);
+  /* switching paths needs a new forward before a backward */
+  SL_ASSERT_OK(sl_mlp_set_path(m, SL_MLP_PATH_TABLE));
+  CU_ASSERT_EQUAL(sl_model_backward(m, tok, 5), SL_ERR_STATE);
+  sl_error_clear();
+  /* a token outside [0, V) is refused, not read out of bounds */
+  int32_t bad[9 * 4];
+  memcpy(bad, tok, sizeof bad);
+  bad[4 * 4 + 2] = (int32_t)V;
+  CU_ASSERT_EQUAL(sl_model_forward(m, bad, B, &loss), SL_ERR_ARG);
+  CU_ASSERT_PTR_NOT_NULL(strstr(sl_error_message(), "outside"));
+  sl_error_clear();
+  sl_model_destroy(m);
+
+  /* 3. V >= spec.B: no tables are allocated and forcing the table path is an error. */
+  const sl_model_spec big_v = {
+      .family = SL_MODEL_MLP, .V = 7, .T = 3, .B = 6, .C = 3, .H = 5, .n_layer = 1};
+  SL_ASSERT_OK(sl_model_create(&big_v, &m));
+  CU_ASSERT_EQUAL(sl_mlp_set_path(m, SL_MLP_PATH_TABLE), SL_ERR_ARG);
+  sl_error_clear();
+  /* memory accounting: the tables [T x V x H] count only when they exist */
+  CU_ASSERT_EQUAL(sl_mlp_ops.activation_floats(&big_v), 2 * 6 * 3 * 3 + 2 * 6 * 5 + 2 * 6 * 7);
+  CU_ASSERT_TRUE(sl_mlp_ops.activation_floats(&spec) >=
+                 2 * 9 * T * C + 2 * 9 * H + 2 * 9 * V + T * V * H);
+  sl_model_destroy(m);
+
+  /* 4. The benchmark's model (V 256, T 8, C 32, H 256, B 512) from its init, one batch. */
+  const sl_model_spec bench = {
+      .family = SL_MODEL_MLP, .V = 256, .T = 8, .B = 512, .C = 32, .H = 256, .n_layer = 1};
+  SL_ASSERT_OK(sl_model_create(&bench, &m));
+  SL_ASSERT_OK(sl_model_init(m, &r));
+  int32_t *btok = malloc(512 * 9 * sizeof *btok);
+  fill_tokens(btok, 512 * 9, 256, &r);
+  check_paths_equal(m, btok, 512, 1e-3, "bench model");
+  free(btok);
+  sl_model_destroy(m);
+  free(g), free(pd), free(fd);
+}
+
 static void test_probs_and_errors(void) {
   const sl_model_spec spec = {
       .family = SL_MODEL_MLP, .V = 13, .T = 4, .B = 8, .C = 5, .H = 9, .n_layer = 1};
@@ -602,6 +752,7 @@ int main(int argc, char **argv) {
       {"matmul naive == BLAS", test_matmul_naive_equals_blas},
       {"layer gradients vs finite differences", test_layer_gradients},
       {"model gradients vs finite differences", test_model_gradients},
+      {"table path == sgemm path == reference", test_table_path},
       {"probs, init, decay mask, errors", test_probs_and_errors},
       {"shape from target", test_shape_from_target},
       {"PyTorch golden fixtures", test_golden_torch},
