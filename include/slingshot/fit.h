@@ -126,6 +126,9 @@ typedef struct sl_frontier {
   double G, a_N, a_D;
 } sl_frontier;
 
+/* 1 when the frontier exists: A, B, alpha, beta all > 0 and finite (a degenerate fit can give
+ * A = inf, or alpha <= 0), else 0. */
+int sl_frontier_defined(double A, double B, double alpha, double beta);
 int sl_frontier_from_params(double A, double B, double alpha, double beta, sl_frontier *f);
 /* N_opt and D_opt at compute C (FLOPs, > 0). */
 int sl_frontier_at(const sl_frontier *f, double C, double *n_opt, double *d_opt);

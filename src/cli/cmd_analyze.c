@@ -277,10 +277,11 @@ static int derive_frontier(const sl_analysis_data *d, sl_analyze_out *o, size_t 
     return SL_OK;
   }
   const double *v = o->chin.value;
-  if (!(v[SL_CH_A] > 0 && v[SL_CH_B] > 0 && v[SL_CH_ALPHA] > 0 && v[SL_CH_BETA] > 0)) {
+  if (!sl_frontier_defined(v[SL_CH_A], v[SL_CH_B], v[SL_CH_ALPHA], v[SL_CH_BETA])) {
     snprintf(o->frontier_why, sizeof o->frontier_why,
-             "undefined: it needs A, B, alpha, beta > 0 (the fit gave alpha = %.4g, beta = %.4g)",
-             v[SL_CH_ALPHA], v[SL_CH_BETA]);
+             "undefined: it needs A, B, alpha, beta > 0 and finite (the fit gave A = %.4g, B = "
+             "%.4g, alpha = %.4g, beta = %.4g)",
+             v[SL_CH_A], v[SL_CH_B], v[SL_CH_ALPHA], v[SL_CH_BETA]);
     return SL_OK;
   }
   double cmin = INFINITY, cmax = 0;

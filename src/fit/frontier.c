@@ -7,11 +7,14 @@
 #include "fit_impl.h"
 #include "slingshot/error.h"
 
+int sl_frontier_defined(double A, double B, double alpha, double beta) {
+  return A > 0 && B > 0 && alpha > 0 && beta > 0 && isfinite(A) && isfinite(B) && isfinite(alpha) &&
+         isfinite(beta);
+}
+
 int sl_frontier_from_params(double A, double B, double alpha, double beta, sl_frontier *f) {
   SL_CHECK(f != NULL, SL_ERR_ARG, "sl_frontier_from_params: NULL output");
-  SL_CHECK(A > 0 && B > 0 && alpha > 0 && beta > 0 && isfinite(A) && isfinite(B) &&
-               isfinite(alpha) && isfinite(beta),
-           SL_ERR_ARG,
+  SL_CHECK(sl_frontier_defined(A, B, alpha, beta), SL_ERR_ARG,
            "the compute-optimal frontier needs A, B, alpha, beta > 0 and finite (got A = %g, "
            "B = %g, alpha = %g, beta = %g)",
            A, B, alpha, beta);
@@ -68,8 +71,9 @@ static int fr_estimates(const sl_fit_result *chin, double C, frontier_fn fn, sl_
   for (size_t r = 0; r < chin->n_boot; r++) {
     const double *b = chin->boot + r * chin->n_params;
     sl_frontier fb;
-    /* A replicate without a frontier (alpha or beta <= 0) is skipped, and counted out. */
-    if (!(b[SL_CH_A] > 0 && b[SL_CH_B] > 0 && b[SL_CH_ALPHA] > 0 && b[SL_CH_BETA] > 0)) continue;
+    /* A replicate without a frontier (alpha or beta <= 0, or not finite) is skipped, and
+     * counted out. */
+    if (!sl_frontier_defined(b[SL_CH_A], b[SL_CH_B], b[SL_CH_ALPHA], b[SL_CH_BETA])) continue;
     fb.G = exp((log(b[SL_CH_ALPHA]) + log(b[SL_CH_A]) - log(b[SL_CH_BETA]) - log(b[SL_CH_B])) /
                (b[SL_CH_ALPHA] + b[SL_CH_BETA]));
     fb.a_N = b[SL_CH_BETA] / (b[SL_CH_ALPHA] + b[SL_CH_BETA]);

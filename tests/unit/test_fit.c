@@ -192,6 +192,12 @@ static void test_frontier_published(void) {
   CU_ASSERT_DOUBLE_EQUAL(d / 1e12, 2.98, 0.005);
   CU_ASSERT_TRUE(close_rel(6.0 * n * d, 5.76e23, 1e-12));
   CU_ASSERT_EQUAL(sl_frontier_from_params(A0, B0, 0.0, BE0, &f), SL_ERR_ARG);
+  /* a degenerate fit (seen on the flatness grid: A = inf, alpha = 170) has no frontier */
+  CU_ASSERT_TRUE(sl_frontier_defined(A0, B0, AL0, BE0));
+  CU_ASSERT_FALSE(sl_frontier_defined(INFINITY, 1.53, 170.5, 0.137));
+  CU_ASSERT_FALSE(sl_frontier_defined(A0, NAN, AL0, BE0));
+  CU_ASSERT_FALSE(sl_frontier_defined(A0, B0, AL0, -0.1));
+  CU_ASSERT_EQUAL(sl_frontier_from_params(INFINITY, 1.53, 170.5, 0.137, &f), SL_ERR_ARG);
   CU_ASSERT_EQUAL(sl_frontier_at(&f, -1.0, &n, &d), SL_ERR_ARG);
   sl_error_clear();
 
