@@ -64,13 +64,19 @@ int sl_run_check_resources(const sl_config *cfg, const sl_grid *g, const char *o
     double est = file_bytes(cfg, g->n_cells);
     if (statvfs(dir, &vfs) == 0) {
       double free_b = (double)vfs.f_bavail * (double)vfs.f_frsize;
-      if (free_b < 2 * est + (1 << 20)) {
+      /* Twice the estimate plus 1 MiB: room for the estimate's error, HDF5's metadata and the
+       * running cells' checkpoints (a checkpoint that cannot be written is only warned about). */
+      const double need = 2 * est + (1 << 20);
+      if (free_b < need) {
+        char c[32];
         sl_fmt_bytes(est, a, sizeof a);
         sl_fmt_bytes(free_b, b, sizeof b);
+        sl_fmt_bytes(need, c, sizeof c);
         len += (size_t)snprintf(msg + len, sizeof msg - len,
-                                "%sthe results file needs about %s but '%s' has %s free: free "
-                                "space, or write elsewhere with -o",
-                                len ? "\n" : "", a, dir, b);
+                                "%sthe results file needs about %s (the run asks for %s free: "
+                                "twice that plus 1 MiB, for metadata and checkpoints) but '%s' "
+                                "has %s free: free space, or write elsewhere with -o",
+                                len ? "\n" : "", a, c, dir, b);
       }
     }
     if (len) err = SL_ERROR(SL_ERR_IO, "%s", msg);
@@ -121,9 +127,9 @@ int sl_run_dry_run(const sl_config *cfg, const sl_grid *g, int ranks, FILE *out)
     cell[i] = step[i] < 0 ? -1 : step[i] * ((double)c->steps + eval_steps(cfg, c));
     char mb[32];
     sl_fmt_bytes((double)mem, mb, sizeof mb);
-    fprintf(out, "%6lld %10zu %11lld %8lld %12lld %10.3g %10s %10.1f\n", (long long)c->index, c->n_params,
-            (long long)c->d_tokens, (long long)c->steps, (long long)c->tokens_trained, c->cost, mb,
-            cell[i]);
+    fprintf(out, "%6lld %10zu %11lld %8lld %12lld %10.3g %10s %10.1f\n", (long long)c->index,
+            c->n_params, (long long)c->d_tokens, (long long)c->steps, (long long)c->tokens_trained,
+            c->cost, mb, cell[i]);
     flops += c->cost;
     if (cell[i] > 0) total += cell[i];
     if (cell[i] > largest) largest = cell[i];

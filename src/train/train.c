@@ -333,6 +333,8 @@ model:
   int64_t since_hook = 0;
   double hook_time = sl_wtime();
   int64_t first_step = 0;
+  int64_t ckpt_failures = 0; /* checkpoint saves of this cell that failed (warned once) */
+  int ckpt_saved = 1;        /* 0 when the save at a stop failed */
   sl_checkpoint ck;
   if (ckpt && ckpt->path) {
     sl_model mw = *m; /* subspace: w is the state (theta follows from it), so bind w */
@@ -379,13 +381,30 @@ model:
       ck.tokens_trained = res->tokens_trained;
       ck.next_point = next_point;
       ck.rng = rng;
-      SL_CALL_GOTO(sl_checkpoint_save(ckpt->path, &ck), done);
+      /* A checkpoint is insurance, not a result: when it cannot be written (a full disk, an I/O
+       * error) the cell trains on and its numbers do not change. The save leaves the previous
+       * checkpoint in place (it writes a .tmp and renames), so a kill or a stop still resumes
+       * from that one, bitwise. Warned on the first failure of the cell and on every stop. */
+      const int ce = sl_checkpoint_save(ckpt->path, &ck);
+      if (ce != SL_OK) {
+        if (ckpt_failures++ == 0 || stop)
+          sl_log_all(SL_LOG_WARN,
+                     "cell %lld: %s; training goes on without this checkpoint (a kill now loses "
+                     "the steps since the last one saved; free space for the next, every %lld "
+                     "steps)",
+                     (long long)cell->index, sl_error_message(), (long long)ckpt->every);
+        sl_error_clear();
+        if (stop) ckpt_saved = 0;
+      }
       sl_timer_stop("checkpoint");
     }
     if (stop) {
       err = SL_ERROR(SL_ERR_INTERRUPTED, "cell %lld stopped at step %lld of %lld%s",
                      (long long)cell->index, (long long)step, (long long)steps,
-                     ckpt && ckpt->path ? " (checkpoint saved)" : "");
+                     !(ckpt && ckpt->path) ? ""
+                     : ckpt_saved          ? " (checkpoint saved)"
+                                  : " (its checkpoint could not be written: it resumes from "
+                                    "the last one saved, or from the start)");
       goto done;
     }
     sl_timer_start("train");

@@ -44,7 +44,7 @@ if [ "$(id -u)" -eq 0 ] && mount -t tmpfs -o size=1m tmpfs small 2>/dev/null; th
     rc=$?
     check "memory and disk problems reported together at $np ranks (exit $rc)" bash -c \
       "[ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q 'but 1000 B is available' err.txt &&
-       grep -q \"the results file needs about .* but 'small' has .* free\" err.txt &&
+       grep -q \"the results file needs about .* (the run asks for .* free: .*) but 'small' has .* free\" err.txt &&
        [ \$(grep -c 'error:' err.txt) -eq 1 ] && [ ! -e small/r.h5 ]"
   done
   umount small
