@@ -22,9 +22,18 @@
 #include "slingshot/train.h"
 #include "options.h"
 
-/* The groups whose 1-D per-cell datasets become columns, in this order. */
-static const char *const EXPORT_GROUPS[] = {"grid", "cells"};
+/* The groups whose 1-D per-cell datasets become columns, in this order; /grid and /cells are in
+ * every results file, the measurement groups only when the config measured them. */
+static const struct {
+  const char *name;
+  int required;
+} EXPORT_GROUPS[] = {{"grid", 1}, {"cells", 1}, {"skills", 0}, {"bounds", 0}, {"flatness", 0}};
 #define N_EXPORT_GROUPS (sizeof EXPORT_GROUPS / sizeof EXPORT_GROUPS[0])
+
+/* 1-D datasets of those groups that are not per cell (their length may equal the cell count by
+ * chance: 8 smoothing levels in a grid of 8 cells). */
+static const char *const NOT_PER_CELL[] = {"bounds/alphas"};
+#define N_NOT_PER_CELL (sizeof NOT_PER_CELL / sizeof NOT_PER_CELL[0])
 
 typedef struct export_args {
   const char *file;
@@ -37,10 +46,12 @@ static void export_usage(FILE *f) {
              "Writes the per-cell columns of a results file as one tidy CSV table: a header line,\n"
              "then one row per cell (all cells, whatever their status), in cell order.\n\n"
              "Columns: `cell` (the row index of /grid and /cells), then every one-dimensional\n"
-             "per-cell dataset of /grid and then of /cells, each group's in alphabetical order,\n"
-             "named GROUP.NAME (grid.n_params, cells.val_loss, ...): always with the group, so a\n"
-             "name never changes with the file and /grid/n_params and /cells/n_params stay apart.\n"
-             "Two-dimensional datasets (/curves, /unique) are not exported (h5dump or h5py).\n\n"
+             "per-cell dataset of /grid, /cells, and of /skills, /bounds and /flatness when the\n"
+             "file has them, each group's in alphabetical order, named GROUP.NAME (grid.n_params,\n"
+             "cells.val_loss, bounds.best_bound, ...): always with the group, so a name never\n"
+             "changes with the file and /grid/n_params and /cells/n_params stay apart.\n"
+             "Multi-dimensional datasets (/curves, /unique, /skills/competence, /bounds/bound,\n"
+             "...) are not exported (h5dump or h5py).\n\n"
              "Values: grid.status as text (todo, done, diverged, failed); other integers as\n"
              "integers; floating point as %%.17g (reads back to the same double); NaN (a cell not\n"
              "run yet, or a value that does not apply) as an EMPTY field, which R, pandas and\n"
@@ -205,7 +216,7 @@ done:
   return err;
 }
 
-/* Every per-cell column of /grid and /cells. */
+/* Every per-cell column of /grid, /cells and the measurement groups present. */
 static int read_table(const char *path, export_table *t) {
   int64_t n = 0;
   int8_t *st = NULL;
@@ -217,10 +228,11 @@ static int read_table(const char *path, export_table *t) {
   SL_CHECK(f >= 0, SL_ERR_FORMAT, "cannot open %s as HDF5 (truncated or damaged?)", path);
   int err = SL_OK;
   for (size_t gi = 0; gi < N_EXPORT_GROUPS && err == SL_OK; gi++) {
-    const char *gname = EXPORT_GROUPS[gi];
+    const char *gname = EXPORT_GROUPS[gi].name;
     char gpath[32];
     snprintf(gpath, sizeof gpath, "/%s", gname);
     if (H5Lexists(f, gpath, H5P_DEFAULT) <= 0) {
+      if (!EXPORT_GROUPS[gi].required) continue; /* not measured by this config */
       err = SL_ERROR(SL_ERR_FORMAT, "%s has no %s group: not a complete slingshot results file",
                      path, gpath);
       break;
@@ -241,6 +253,12 @@ static int read_table(const char *path, export_table *t) {
         break;
       }
       if ((size_t)len >= sizeof name) continue;
+      char full[192];
+      snprintf(full, sizeof full, "%s/%s", gname, name);
+      int skip = 0;
+      for (size_t x = 0; x < N_NOT_PER_CELL; x++)
+        skip = skip || strcmp(full, NOT_PER_CELL[x]) == 0;
+      if (skip) continue;
       int taken = 0;
       err = read_column(g, path, gname, name, t, &taken);
     }

@@ -46,6 +46,14 @@ check "train_loss of cell 3 equals h5dump's" same_value s.csv cells.train_loss s
   /cells/train_loss 3
 check "integers as integers (grid.n_params equals h5dump's)" bash -c \
   "[ \"\$(csv_col s.csv grid.n_params | tr '\n' ' ' | xargs)\" = \"\$(h5vals s.h5 /grid/n_params)\" ]"
+check "measurement columns: bounds.best_bound of cell 2 equals h5dump's" same_value s.csv \
+  bounds.best_bound s.h5 /bounds/best_bound 2
+check "measurement columns: flatness.trace of cell 1 equals h5dump's" same_value s.csv \
+  flatness.trace s.h5 /flatness/trace 1
+check "measurement columns: skills.theta of cell 5 equals h5dump's" same_value s.csv \
+  skills.theta s.h5 /skills/theta 5
+check "/bounds/alphas (8 smoothing levels, 8 cells: same length by chance) is not a column" \
+  bash -c "[ \$(h5vals s.h5 /bounds/alphas | wc -w) -eq $n ] && ! head -1 s.csv | tr , '\n' | grep -q alphas"
 check "status as text" bash -c "[ \"\$(csv_col s.csv grid.status | sort -u)\" = done ]"
 check "-o - writes the same table to stdout" bash -c \
   "'$MPIEXEC' -np 2 --oversubscribe '$SL' export s.h5 --csv -o - >stdout.csv 2>/dev/null &&
