@@ -629,30 +629,118 @@ static ATTN_INLINE void attn_ax1(float *out, const float *a, const float *x, siz
   }
 }
 
-/* dst[d][j] = src[j][d] for j < T, d < D (src rows at stride lds); columns T..Tp-1 zero. */
-static ATTN_INLINE void attn_transpose(float *dst, const float *src, size_t lds, size_t T,
-                                       size_t D) {
-  const size_t Tp = round8(T);
-  for (size_t d = 0; d < D; d++) {
-    for (size_t j = 0; j < T; j++)
-      dst[d * Tp + j] = src[j * lds + d];
-    for (size_t j = T; j < Tp; j++)
-      dst[d * Tp + j] = 0.0f;
+/* out[r][:D] += sum_{i0 <= i < i1} a[i][r] x[i][:D] for R = 4 rows r: the transposed twin of
+ * attn_ax4 (a read down its columns, row stride lda), so that dS^T Q and P^T dY need no transposed
+ * copy of dS and P. Each step broadcasts four neighbouring entries of one row of a. */
+static ATTN_INLINE void attn_atx4(float *out, size_t ldo, const float *a, size_t lda,
+                                  const float *x, size_t ldx, size_t i0, size_t i1, size_t D) {
+  size_t d = 0;
+  for (; d + 16 <= D; d += 16) {
+    attn_v8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0}, e0 = {0}, e1 = {0}, e2 = {0}, e3 = {0};
+    for (size_t i = i0; i < i1; i++) {
+      const attn_v8 xv = v8_load(x + i * ldx + d), xw = v8_load(x + i * ldx + d + 8);
+      const float *ar = a + i * lda;
+      const float a0 = ar[0], a1 = ar[1], a2 = ar[2], a3 = ar[3];
+      c0 += a0 * xv, e0 += a0 * xw;
+      c1 += a1 * xv, e1 += a1 * xw;
+      c2 += a2 * xv, e2 += a2 * xw;
+      c3 += a3 * xv, e3 += a3 * xw;
+    }
+    c0 += v8_load(out + d), e0 += v8_load(out + d + 8);
+    c1 += v8_load(out + ldo + d), e1 += v8_load(out + ldo + d + 8);
+    c2 += v8_load(out + 2 * ldo + d), e2 += v8_load(out + 2 * ldo + d + 8);
+    c3 += v8_load(out + 3 * ldo + d), e3 += v8_load(out + 3 * ldo + d + 8);
+    v8_store(out + d, c0), v8_store(out + d + 8, e0);
+    v8_store(out + ldo + d, c1), v8_store(out + ldo + d + 8, e1);
+    v8_store(out + 2 * ldo + d, c2), v8_store(out + 2 * ldo + d + 8, e2);
+    v8_store(out + 3 * ldo + d, c3), v8_store(out + 3 * ldo + d + 8, e3);
+  }
+  for (; d < D; d += 8) {
+    attn_v8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0};
+    for (size_t i = i0; i < i1; i++) {
+      const attn_v8 xv = v8_load(x + i * ldx + d);
+      const float *ar = a + i * lda;
+      c0 += ar[0] * xv;
+      c1 += ar[1] * xv;
+      c2 += ar[2] * xv;
+      c3 += ar[3] * xv;
+    }
+    v8_store(out + d, c0 + v8_load(out + d));
+    v8_store(out + ldo + d, c1 + v8_load(out + ldo + d));
+    v8_store(out + 2 * ldo + d, c2 + v8_load(out + 2 * ldo + d));
+    v8_store(out + 3 * ldo + d, c3 + v8_load(out + 3 * ldo + d));
+  }
+}
+static ATTN_INLINE void attn_atx1(float *out, const float *a, size_t lda, const float *x,
+                                  size_t ldx, size_t i0, size_t i1, size_t D) {
+  for (size_t d = 0; d < D; d += 8) {
+    attn_v8 c0 = {0};
+    for (size_t i = i0; i < i1; i++)
+      c0 += a[i * lda] * v8_load(x + i * ldx + d);
+    v8_store(out + d, c0 + v8_load(out + d));
   }
 }
 
-/* p[0..T) = softmax over j <= i of scale * s[j], 0 above. s has round8(i + 1) finite entries,
- * those past i (future keys) masked here; 8 lanes with selects, so the loops vectorise. e is
- * scratch of round8(i + 1) floats. */
-static ATTN_INLINE void attn_softmax_row(float *restrict p, const float *restrict s,
-                                         float *restrict e, size_t i, size_t T, float scale) {
+typedef int attn_i8 __attribute__((vector_size(32)));
+
+/* dst[d][j] = src[j][d] for j < T, d < D (src rows at stride lds, D a multiple of 8); dst rows at
+ * stride Tp = round8(T), columns T..Tp-1 zero. 8 x 8 blocks through registers (unpack, then
+ * pairs, then halves: the AVX idiom, written as generic shuffles), the tail of T by scalars. */
+static ATTN_INLINE void attn_transpose(float *dst, const float *src, size_t lds, size_t T,
+                                       size_t D) {
+  const size_t Tp = round8(T);
+  const attn_i8 lo1 = {0, 8, 1, 9, 4, 12, 5, 13}, hi1 = {2, 10, 3, 11, 6, 14, 7, 15};
+  const attn_i8 lo2 = {0, 1, 8, 9, 4, 5, 12, 13}, hi2 = {2, 3, 10, 11, 6, 7, 14, 15};
+  const attn_i8 lo4 = {0, 1, 2, 3, 8, 9, 10, 11}, hi4 = {4, 5, 6, 7, 12, 13, 14, 15};
+  size_t j = 0;
+  for (; j + 8 <= T; j += 8)
+    for (size_t d = 0; d < D; d += 8) {
+      const float *s0 = src + j * lds + d;
+      const attn_v8 r0 = v8_load(s0), r1 = v8_load(s0 + lds), r2 = v8_load(s0 + 2 * lds),
+                    r3 = v8_load(s0 + 3 * lds), r4 = v8_load(s0 + 4 * lds),
+                    r5 = v8_load(s0 + 5 * lds), r6 = v8_load(s0 + 6 * lds),
+                    r7 = v8_load(s0 + 7 * lds);
+      const attn_v8 t0 = __builtin_shuffle(r0, r1, lo1), t1 = __builtin_shuffle(r0, r1, hi1);
+      const attn_v8 t2 = __builtin_shuffle(r2, r3, lo1), t3 = __builtin_shuffle(r2, r3, hi1);
+      const attn_v8 t4 = __builtin_shuffle(r4, r5, lo1), t5 = __builtin_shuffle(r4, r5, hi1);
+      const attn_v8 t6 = __builtin_shuffle(r6, r7, lo1), t7 = __builtin_shuffle(r6, r7, hi1);
+      const attn_v8 u0 = __builtin_shuffle(t0, t2, lo2), u1 = __builtin_shuffle(t0, t2, hi2);
+      const attn_v8 u2 = __builtin_shuffle(t1, t3, lo2), u3 = __builtin_shuffle(t1, t3, hi2);
+      const attn_v8 u4 = __builtin_shuffle(t4, t6, lo2), u5 = __builtin_shuffle(t4, t6, hi2);
+      const attn_v8 u6 = __builtin_shuffle(t5, t7, lo2), u7 = __builtin_shuffle(t5, t7, hi2);
+      float *o = dst + d * Tp + j;
+      v8_store(o, __builtin_shuffle(u0, u4, lo4));
+      v8_store(o + Tp, __builtin_shuffle(u1, u5, lo4));
+      v8_store(o + 2 * Tp, __builtin_shuffle(u2, u6, lo4));
+      v8_store(o + 3 * Tp, __builtin_shuffle(u3, u7, lo4));
+      v8_store(o + 4 * Tp, __builtin_shuffle(u0, u4, hi4));
+      v8_store(o + 5 * Tp, __builtin_shuffle(u1, u5, hi4));
+      v8_store(o + 6 * Tp, __builtin_shuffle(u2, u6, hi4));
+      v8_store(o + 7 * Tp, __builtin_shuffle(u3, u7, hi4));
+    }
+  for (size_t d = 0; d < D; d++) {
+    for (size_t jj = j; jj < T; jj++)
+      dst[d * Tp + jj] = src[jj * lds + d];
+    for (size_t jj = T; jj < Tp; jj++)
+      dst[d * Tp + jj] = 0.0f;
+  }
+}
+
+/* p[0..T) = softmax over j <= i of scale * s[j], 0 above. s has round8(i + 1) finite entries;
+ * those past i (future keys) are overwritten here with -inf, whose exp (clamped by sl_expf_fast to
+ * ~1e-38) vanishes in a sum that holds the maximum's exp(0) = 1, so every loop runs over whole
+ * 8-lane chunks without masks; p past i is written as exact zeros. s is overwritten. */
+static ATTN_INLINE void attn_softmax_row(float *restrict p, float *restrict s, size_t i, size_t T,
+                                         float scale) {
   const size_t J = round8(i + 1);
+  for (size_t j = i + 1; j < J; j++)
+    s[j] = -INFINITY;
   float mx[8];
   for (size_t l = 0; l < 8; l++)
-    mx[l] = s[0];
-  for (size_t j = 0; j < J; j += 8)
+    mx[l] = s[l];
+  for (size_t j = 8; j < J; j += 8)
     for (size_t l = 0; l < 8; l++)
-      mx[l] = j + l <= i && s[j + l] > mx[l] ? s[j + l] : mx[l];
+      mx[l] = s[j + l] > mx[l] ? s[j + l] : mx[l];
   float m = mx[0];
   for (size_t l = 1; l < 8; l++)
     m = mx[l] > m ? mx[l] : m;
@@ -660,17 +748,16 @@ static ATTN_INLINE void attn_softmax_row(float *restrict p, const float *restric
   for (size_t j = 0; j < J; j += 8)
     for (size_t l = 0; l < 8; l++) {
       const float v = sl_expf_fast(scale * (s[j + l] - m));
-      e[j + l] = j + l <= i ? v : 0.0f;
-      sm[l] += e[j + l];
+      s[j + l] = v;
+      sm[l] += v;
     }
   float sum = 0.0f;
   for (size_t l = 0; l < 8; l++)
     sum += sm[l];
   const float inv = 1.0f / sum;
-  const size_t jend = J < T ? J : T;
-  for (size_t j = 0; j < jend; j++)
-    p[j] = e[j] * inv;
-  for (size_t j = jend; j < T; j++)
+  for (size_t j = 0; j <= i; j++)
+    p[j] = s[j] * inv;
+  for (size_t j = i + 1; j < T; j++)
     p[j] = 0.0f;
 }
 
@@ -680,7 +767,7 @@ SL_VEC int sl_gpt_attention_forward_vec(float *y, float *att, float *scratch, co
   const size_t hs = C / NH, C3 = 3 * C, Tp = round8(T);
   SL_CHECK(hs % 8 == 0, SL_ERR_ARG, "vector attention needs a head size that is a multiple of 8");
   const float scale = 1.0f / sqrtf((float)hs);
-  float *kt = scratch, *srow = scratch + hs * Tp, *e = srow + 4 * Tp; /* [hs|4|1 x Tp] */
+  float *kt = scratch, *srow = scratch + hs * Tp; /* [hs|4 x Tp] */
   for (size_t b = 0; b < B; b++)
     for (size_t h = 0; h < NH; h++) {
       const float *q = qkv + b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
@@ -690,12 +777,12 @@ SL_VEC int sl_gpt_attention_forward_vec(float *y, float *att, float *scratch, co
       for (; i0 + 4 <= T; i0 += 4) { /* S = Q K^T up to the causal edge, softmax, Y = P V */
         attn_abt4(srow, Tp, q + i0 * C3, C3, kt, Tp, hs, round8(i0 + 4));
         for (size_t r = 0; r < 4; r++)
-          attn_softmax_row(p + (i0 + r) * T, srow + r * Tp, e, i0 + r, T, scale);
+          attn_softmax_row(p + (i0 + r) * T, srow + r * Tp, i0 + r, T, scale);
         attn_ax4(yh + i0 * C, C, p + i0 * T, T, v, C3, 0, i0 + 4, hs, 0);
       }
       for (; i0 < T; i0++) {
         attn_abt1(srow, q + i0 * C3, kt, Tp, hs, round8(i0 + 1));
-        attn_softmax_row(p + i0 * T, srow, e, i0, T, scale);
+        attn_softmax_row(p + i0 * T, srow, i0, T, scale);
         attn_ax1(yh + i0 * C, p + i0 * T, v, C3, 0, i0 + 1, hs, 0);
       }
     }
@@ -710,8 +797,7 @@ SL_VEC int sl_gpt_attention_backward_vec(float *dqkv, float *scratch, const floa
   const size_t hs = C / NH, C3 = 3 * C, Tp = round8(T);
   SL_CHECK(hs % 8 == 0, SL_ERR_ARG, "vector attention needs a head size that is a multiple of 8");
   const float scale = 1.0f / sqrtf((float)hs);
-  /* vT [hs x Tp]; dS [T x Tp]; P^T and dS^T [T x Tp] */
-  float *vt = scratch, *ds = vt + hs * Tp, *pt = ds + T * Tp, *dst = pt + T * Tp;
+  float *vt = scratch, *ds = vt + hs * Tp; /* vT [hs x Tp]; dS [T x Tp] */
   for (size_t b = 0; b < B; b++)
     for (size_t h = 0; h < NH; h++) {
       const float *q = qkv + b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
@@ -739,27 +825,21 @@ SL_VEC int sl_gpt_attention_backward_vec(float *dqkv, float *scratch, const floa
           dot += pr[j] * dr[j];
         for (size_t l = 0; l < 8; l++)
           dot += dl[l];
-        for (j = 0; j < J; j++)
+        for (j = 0; j < J; j++) /* columns past J are never read */
           dr[j] = scale * pr[j] * (dr[j] - dot);
-        for (; j < Tp; j++)
-          dr[j] = 0.0f;
       }
-      for (size_t i = 0; i < T; i++)
-        for (size_t j = 0; j < T; j++) {
-          pt[j * Tp + i] = p[i * T + j];
-          dst[j * Tp + i] = ds[i * Tp + j];
-        }
       /* forward: S = Q K^T  ->  dQ += dS K (rows j <= i), dK += dS^T Q (rows i >= j);
-       * forward: Y = P V  ->  dV += P^T dY (rows i >= j) */
+       * forward: Y = P V  ->  dV += P^T dY (rows i >= j). dS and P are 0 above the diagonal,
+       * so the 4-row blocks may run past the causal edge. */
       for (i0 = 0; i0 + 4 <= T; i0 += 4) {
         attn_ax4(dq + i0 * C3, C3, ds + i0 * Tp, Tp, k, C3, 0, i0 + 4, hs, 1);
-        attn_ax4(dk + i0 * C3, C3, dst + i0 * Tp, Tp, q, C3, i0, T, hs, 1);
-        attn_ax4(dv + i0 * C3, C3, pt + i0 * Tp, Tp, dyh, C, i0, T, hs, 1);
+        attn_atx4(dk + i0 * C3, C3, ds + i0, Tp, q, C3, i0, T, hs);
+        attn_atx4(dv + i0 * C3, C3, p + i0, T, dyh, C, i0, T, hs);
       }
       for (; i0 < T; i0++) {
         attn_ax1(dq + i0 * C3, ds + i0 * Tp, k, C3, 0, i0 + 1, hs, 1);
-        attn_ax1(dk + i0 * C3, dst + i0 * Tp, q, C3, i0, T, hs, 1);
-        attn_ax1(dv + i0 * C3, pt + i0 * Tp, dyh, C, i0, T, hs, 1);
+        attn_atx1(dk + i0 * C3, ds + i0, Tp, q, C3, i0, T, hs);
+        attn_atx1(dv + i0 * C3, p + i0, T, dyh, C, i0, T, hs);
       }
     }
   return SL_OK;
