@@ -761,6 +761,17 @@ static ATTN_INLINE void attn_softmax_row(float *restrict p, float *restrict s, s
     p[j] = 0.0f;
 }
 
+/* Prefetches the w floats at the start of each of n rows (stride ld) into the cache: the next
+ * (b, h)'s rows, strided across qkv, which the hardware prefetcher does not foresee. */
+#define ATTN_PREFETCH_ROWS(base, ld, n, w, rw)                                                     \
+  do {                                                                                             \
+    for (size_t pr_ = 0; pr_ < (n); pr_++)                                                         \
+      for (size_t pc_ = 0; pc_ < (w); pc_ += 16)                                                   \
+        __builtin_prefetch((base) + pr_ * (ld) + pc_, (rw), 3);                                    \
+    for (size_t pr_ = 0; pr_ < (n); pr_++)                                                         \
+      __builtin_prefetch((base) + pr_ * (ld) + (w)-1, (rw), 3);                                    \
+  } while (0)
+
 SL_VEC int sl_gpt_attention_forward_vec(float *y, float *att, float *scratch, const float *qkv,
                                         size_t B, size_t T, size_t C, size_t NH) {
   SL_CALL(attn_dims(T, C, NH));
@@ -772,6 +783,14 @@ SL_VEC int sl_gpt_attention_forward_vec(float *y, float *att, float *scratch, co
     for (size_t h = 0; h < NH; h++) {
       const float *q = qkv + b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
       float *p = att + (b * NH + h) * T * T, *yh = y + b * T * C + h * hs;
+      if (b + 1 < B || h + 1 < NH) { /* the next (b, h)'s q, k, v and y rows */
+        const size_t bn = h + 1 < NH ? b : b + 1, hn = h + 1 < NH ? h + 1 : 0;
+        const float *qn = qkv + bn * T * C3 + hn * hs;
+        ATTN_PREFETCH_ROWS(qn, C3, T, hs, 0);
+        ATTN_PREFETCH_ROWS(qn + C, C3, T, hs, 0);
+        ATTN_PREFETCH_ROWS(qn + 2 * C, C3, T, hs, 0);
+        ATTN_PREFETCH_ROWS(y + bn * T * C + hn * hs, C, T, hs, 1);
+      }
       attn_transpose(kt, k, C3, T, hs);
       size_t i0 = 0;
       for (; i0 + 4 <= T; i0 += 4) { /* S = Q K^T up to the causal edge, softmax, Y = P V */
@@ -803,6 +822,16 @@ SL_VEC int sl_gpt_attention_backward_vec(float *dqkv, float *scratch, const floa
       const float *q = qkv + b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
       float *dq = dqkv + b * T * C3 + h * hs, *dk = dq + C, *dv = dq + 2 * C;
       const float *p = att + (b * NH + h) * T * T, *dyh = dy + b * T * C + h * hs;
+      if (b + 1 < B || h + 1 < NH) { /* the next (b, h)'s rows of qkv, dqkv and dy */
+        const size_t bn = h + 1 < NH ? b : b + 1, hn = h + 1 < NH ? h + 1 : 0;
+        const float *qn = qkv + bn * T * C3 + hn * hs;
+        float *dqn = dqkv + bn * T * C3 + hn * hs;
+        for (size_t c = 0; c < 3; c++) {
+          ATTN_PREFETCH_ROWS(qn + c * C, C3, T, hs, 0);
+          ATTN_PREFETCH_ROWS(dqn + c * C, C3, T, hs, 1);
+        }
+        ATTN_PREFETCH_ROWS(dy + bn * T * C + hn * hs, C, T, hs, 0);
+      }
       attn_transpose(vt, v, C3, T, hs);
       /* forward: Y = P V  ->  dP = dY V^T (below the causal edge) */
       size_t i0 = 0;
