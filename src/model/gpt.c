@@ -65,6 +65,20 @@ int sl_gpt_attention_forward_vec(float *y, float *att, float *scratch, const flo
 int sl_gpt_attention_backward_vec(float *dqkv, float *scratch, const float *dy, const float *att,
                                   const float *qkv, size_t B, size_t T, size_t C, size_t NH);
 
+/* Fused passes of the forward and backward, exported for tests/unit/test_gpt.c with their naive
+ * references beside them.
+ * out [n x cout] = res + bias + inp . W^T, W [cout x cin] (torch's layout): a residual branch's
+ * output projection with the residual add folded into the seed of sgemm's output. */
+int sl_gpt_matmul_residual(float *out, const float *inp, const float *w, const float *bias,
+                           const float *res, size_t n, size_t cin, size_t cout);
+int sl_gpt_matmul_residual_naive(float *out, const float *inp, const float *w, const float *bias,
+                                 const float *res, size_t n, size_t cin, size_t cout);
+/* d [n x cols] *= dgelu (sl_gelu_backward) and dbias [cols] += the column sums of the product: the
+ * GELU's backward and the bias gradient of the matmul that fed it, in one pass. */
+int sl_gelu_backward_bias(float *restrict d, float *restrict dbias, const float *restrict dgelu,
+                          size_t n, size_t cols);
+int sl_gelu_backward_bias_naive(float *d, float *dbias, const float *dgelu, size_t n, size_t cols);
+
 /* Named views of one block's tensors inside a flat buffer (params or grads). */
 typedef struct gpt_block {
   float *ln1_g, *ln1_b, *qkv_w, *qkv_b, *proj_w, *proj_b;
@@ -312,16 +326,57 @@ SL_VEC int sl_gelu_backward(float *restrict d, const float *restrict dgelu, size
   return SL_OK;
 }
 
-/* ---------------------------------------------------------------- residual */
-
-static int gpt_residual_forward(float *out, const float *inp, size_t n) {
-  /* out already holds the branch (proj or fcproj output): out = inp + branch */
-  for (size_t i = 0; i < n; i++)
-    out[i] += inp[i];
+SL_VEC int sl_gelu_backward_bias(float *restrict d, float *restrict dbias,
+                                 const float *restrict dgelu, size_t n, size_t cols) {
+  /* forward: out = gelu(x) with x = (inp . W^T + bias) over rows of cols; dgelu = gelu'(x) */
+  for (size_t r = 0; r < n; r++) {
+    float *dr = d + r * cols;
+    const float *gr = dgelu + r * cols;
+    for (size_t c = 0; c < cols; c++) {
+      const float v = dr[c] * gr[c];
+      dr[c] = v;
+      dbias[c] += v;
+    }
+  }
   return SL_OK;
 }
-/* No residual_backward: d out flows unchanged into both inp and the branch, so the backward simply
- * hands dres to the branch's matmul and lets the LayerNorm at the branch's start add into it. */
+
+int sl_gelu_backward_bias_naive(float *d, float *dbias, const float *dgelu, size_t n, size_t cols) {
+  SL_CALL(sl_gelu_backward(d, dgelu, n * cols));
+  for (size_t c = 0; c < cols; c++) {
+    double s = 0.0;
+    for (size_t r = 0; r < n; r++)
+      s += d[r * cols + c];
+    dbias[c] += (float)s;
+  }
+  return SL_OK;
+}
+
+/* ---------------------------------------------------------------- residual
+ * x + proj(branch): sgemm adds inp . W^T onto an output seeded with res + bias, so the residual
+ * add costs no pass of its own. The backward needs nothing extra: d out flows unchanged into both
+ * res and the branch, so it hands dres to the branch's matmul and lets the LayerNorm at the
+ * branch's start add into it. */
+int sl_gpt_matmul_residual(float *out, const float *inp, const float *w, const float *bias,
+                           const float *res, size_t n, size_t cin, size_t cout) {
+  if (n == 0 || cout == 0) return SL_OK;
+  SL_CHECK(n <= INT_MAX && cin <= INT_MAX && cout <= INT_MAX, SL_ERR_ARG,
+           "matmul sizes n=%zu cin=%zu cout=%zu exceed what BLAS's int can hold", n, cin, cout);
+  for (size_t r = 0; r < n; r++)
+    for (size_t c = 0; c < cout; c++)
+      out[r * cout + c] = res[r * cout + c] + bias[c];
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)cout, (int)cin, 1.0f, inp,
+              (int)cin, w, (int)cin, 1.0f, out, (int)cout);
+  return SL_OK;
+}
+
+int sl_gpt_matmul_residual_naive(float *out, const float *inp, const float *w, const float *bias,
+                                 const float *res, size_t n, size_t cin, size_t cout) {
+  SL_CALL(sl_matmul_forward_naive(out, inp, w, bias, n, cin, cout, SL_W_OUT_IN));
+  for (size_t i = 0; i < n * cout; i++)
+    out[i] += res[i];
+  return SL_OK;
+}
 
 /* ---------------------------------------------------------------- causal self-attention
  * Per (b, h): Q, K, V are the [T x hs] column blocks of qkv (leading dimension 3C),
@@ -1184,15 +1239,13 @@ static int gpt_forward(sl_model *m, const int32_t *tokens, int B_, float *loss) 
       SL_CALL(sl_gpt_attention_forward_vec(a->atty, a->att, p->datt, a->qkv, B, T, C, NH));
     else
       SL_CALL(sl_gpt_attention_forward(a->atty, a->att, a->qkv, B, T, C, NH));
-    SL_CALL(sl_matmul_forward(a->res1, a->atty, k->proj_w, k->proj_b, BT, C, C, SL_W_OUT_IN));
-    SL_CALL(gpt_residual_forward(a->res1, res, BT * C));
+    SL_CALL(sl_gpt_matmul_residual(a->res1, a->atty, k->proj_w, k->proj_b, res, BT, C, C));
     SL_CALL(
         sl_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res1, k->ln2_g, k->ln2_b, BT, C));
     SL_CALL(sl_matmul_forward(a->fch, a->ln2, k->fc_w, k->fc_b, BT, C, 4 * C, SL_W_OUT_IN));
     SL_CALL(sl_gelu_forward(a->fch_gelu, a->fch, BT * 4 * C));
-    SL_CALL(sl_matmul_forward(a->res2, a->fch_gelu, k->fcproj_w, k->fcproj_b, BT, 4 * C, C,
-                              SL_W_OUT_IN));
-    SL_CALL(gpt_residual_forward(a->res2, a->res1, BT * C));
+    SL_CALL(sl_gpt_matmul_residual(a->res2, a->fch_gelu, k->fcproj_w, k->fcproj_b, a->res1, BT,
+                                   4 * C, C));
     res = a->res2;
   }
   SL_CALL(sl_layernorm_forward(p->lnf, p->lnf_mean, p->lnf_rstd, res, w->lnf_g, w->lnf_b, BT, C));
@@ -1233,22 +1286,22 @@ static int gpt_backward(sl_model *m, const int32_t *tokens, int B_) {
     const gpt_block *k = &w->block[l], *dk = &g->block[l];
     const gpt_acts *a = &p->acts[l];
     const float *res_in = l > 0 ? p->acts[l - 1].res2 : p->x0;
-    /* dres holds d res2. forward: gpt_residual_forward(a->res2, a->res1, ...) passes it to both
-     * the fcproj output and res1 unchanged. */
-    /* forward: sl_matmul_forward(a->res2, a->fch_gelu, k->fcproj_w, k->fcproj_b, ...) */
+    /* dres holds d res2. forward: sl_gpt_matmul_residual(a->res2, a->fch_gelu, k->fcproj_w,
+     * k->fcproj_b, a->res1, ...) passes it to both the fcproj output and res1 unchanged. */
     SL_CALL(sl_matmul_backward_set(p->dfch, dk->fcproj_w, dk->fcproj_b, p->dres, a->fch_gelu,
                                    k->fcproj_w, BT, 4 * C, C, SL_W_OUT_IN));
-    /* forward: sl_gelu_forward(a->fch_gelu, a->fch, BT * 4 * C), which left gelu' in a->fch */
-    SL_CALL(sl_gelu_backward(p->dfch, a->fch, BT * 4 * C));
+    /* forward: sl_gelu_forward(a->fch_gelu, a->fch, BT * 4 * C), which left gelu' in a->fch;
+     * the same pass sums fc's bias gradient */
+    SL_CALL(sl_gelu_backward_bias(p->dfch, dk->fc_b, a->fch, BT, 4 * C));
     /* forward: sl_matmul_forward(a->fch, a->ln2, k->fc_w, k->fc_b, BT, C, 4 * C, ...) */
-    SL_CALL(sl_matmul_backward_set(p->dln, dk->fc_w, dk->fc_b, p->dfch, a->ln2, k->fc_w, BT, C,
-                                   4 * C, SL_W_OUT_IN));
+    SL_CALL(sl_matmul_backward_set(p->dln, dk->fc_w, NULL, p->dfch, a->ln2, k->fc_w, BT, C, 4 * C,
+                                   SL_W_OUT_IN));
     /* forward: sl_layernorm_forward(a->ln2, ..., a->res1, k->ln2_g, k->ln2_b, BT, C); adds the
      * MLP branch's share to dres, which becomes d res1 */
     SL_CALL(sl_layernorm_backward(p->dres, dk->ln2_g, dk->ln2_b, p->dln, a->res1, k->ln2_g,
                                   a->ln2_mean, a->ln2_rstd, BT, C));
-    /* forward: gpt_residual_forward(a->res1, res, ...): d res1 reaches the proj output as is.
-     * forward: sl_matmul_forward(a->res1, a->atty, k->proj_w, k->proj_b, BT, C, C, ...) */
+    /* forward: sl_gpt_matmul_residual(a->res1, a->atty, k->proj_w, k->proj_b, res, ...): d res1
+     * reaches the proj output as is */
     SL_CALL(sl_matmul_backward_set(p->datty, dk->proj_w, dk->proj_b, p->dres, a->atty, k->proj_w,
                                    BT, C, C, SL_W_OUT_IN));
     /* forward: sl_gpt_attention_forward(a->atty, a->att, a->qkv, B, T, C, NH) */
