@@ -810,21 +810,28 @@ static ATTN_INLINE void attn_softmax_row(float *restrict p, float *restrict s, s
   for (size_t l = 0; l < 8; l++)
     sum += sm[l];
   const float inv = 1.0f / sum;
-  for (size_t j = 0; j <= i; j++)
+  for (size_t j = i + 1; j < J; j++)
+    s[j] = 0.0f; /* the masked keys' exact zeros */
+  size_t j = 0;
+  for (; j + 8 <= J && j + 8 <= T; j += 8)
+    v8_store(p + j, v8_load(s + j) * inv);
+  for (; j < J && j < T; j++)
     p[j] = s[j] * inv;
-  for (size_t j = i + 1; j < T; j++)
+  const attn_v8 zero = {0};
+  for (; j + 8 <= T; j += 8)
+    v8_store(p + j, zero);
+  for (; j < T; j++)
     p[j] = 0.0f;
 }
 
-/* Prefetches the w floats at the start of each of n rows (stride ld) into the cache: the next
- * (b, h)'s rows, strided across qkv, which the hardware prefetcher does not foresee. */
-#define ATTN_PREFETCH_ROWS(base, ld, n, w, rw)                                                     \
+/* Prefetches the cache lines of the w floats at row r of base (stride ld): rows of the next
+ * (b, h), strided across qkv, which the hardware prefetcher does not foresee. */
+#define ATTN_PREFETCH_ROW(base, ld, r, w, rw)                                                      \
   do {                                                                                             \
-    for (size_t pr_ = 0; pr_ < (n); pr_++)                                                         \
-      for (size_t pc_ = 0; pc_ < (w); pc_ += 16)                                                   \
-        __builtin_prefetch((base) + pr_ * (ld) + pc_, (rw), 3);                                    \
-    for (size_t pr_ = 0; pr_ < (n); pr_++)                                                         \
-      __builtin_prefetch((base) + pr_ * (ld) + (w)-1, (rw), 3);                                    \
+    const char *pa_ = (const char *)((base) + (r) * (ld));                                         \
+    const char *pe_ = pa_ + (w) * sizeof(float);                                                   \
+    for (pa_ -= (uintptr_t)pa_ & 63; pa_ < pe_; pa_ += 64)                                         \
+      __builtin_prefetch(pa_, (rw), 3);                                                            \
   } while (0)
 
 SL_VEC int sl_gpt_attention_forward_vec(float *y, float *att, float *scratch, const float *qkv,
@@ -838,17 +845,21 @@ SL_VEC int sl_gpt_attention_forward_vec(float *y, float *att, float *scratch, co
     for (size_t h = 0; h < NH; h++) {
       const float *q = qkv + b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
       float *p = att + (b * NH + h) * T * T, *yh = y + b * T * C + h * hs;
-      if (b + 1 < B || h + 1 < NH) { /* the next (b, h)'s q, k, v and y rows */
-        const size_t bn = h + 1 < NH ? b : b + 1, hn = h + 1 < NH ? h + 1 : 0;
-        const float *qn = qkv + bn * T * C3 + hn * hs;
-        ATTN_PREFETCH_ROWS(qn, C3, T, hs, 0);
-        ATTN_PREFETCH_ROWS(qn + C, C3, T, hs, 0);
-        ATTN_PREFETCH_ROWS(qn + 2 * C, C3, T, hs, 0);
-        ATTN_PREFETCH_ROWS(y + bn * T * C + hn * hs, C, T, hs, 1);
-      }
+      /* the next (b, h)'s q, k, v and y rows, 4 rows per block of queries */
+      const int more = b + 1 < B || h + 1 < NH;
+      const size_t bn = h + 1 < NH ? b : b + 1, hn = h + 1 < NH ? h + 1 : 0;
+      const float *qn = qkv + (more ? bn * T * C3 + hn * hs : 0);
+      const float *yn = y + (more ? bn * T * C + hn * hs : 0);
       attn_transpose(kt, k, C3, T, hs);
       size_t i0 = 0;
       for (; i0 + 4 <= T; i0 += 4) { /* S = Q K^T up to the causal edge, softmax, Y = P V */
+        if (more)
+          for (size_t r = i0; r < i0 + 4; r++) {
+            ATTN_PREFETCH_ROW(qn, C3, r, hs, 0);
+            ATTN_PREFETCH_ROW(qn + C, C3, r, hs, 0);
+            ATTN_PREFETCH_ROW(qn + 2 * C, C3, r, hs, 0);
+            ATTN_PREFETCH_ROW(yn, C, r, hs, 1);
+          }
         attn_abt4(srow, Tp, q + i0 * C3, C3, kt, Tp, hs, round8(i0 + 4));
         for (size_t r = 0; r < 4; r++)
           attn_softmax_row(p + (i0 + r) * T, srow + r * Tp, i0 + r, T, scale);
@@ -877,21 +888,26 @@ SL_VEC int sl_gpt_attention_backward_vec(float *dqkv, float *scratch, const floa
       const float *q = qkv + b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
       float *dq = dqkv + b * T * C3 + h * hs, *dk = dq + C, *dv = dq + 2 * C;
       const float *p = att + (b * NH + h) * T * T, *dyh = dy + b * T * C + h * hs;
-      if (b + 1 < B || h + 1 < NH) { /* the next (b, h)'s rows of qkv, dqkv and dy */
-        const size_t bn = h + 1 < NH ? b : b + 1, hn = h + 1 < NH ? h + 1 : 0;
-        const float *qn = qkv + bn * T * C3 + hn * hs;
-        float *dqn = dqkv + bn * T * C3 + hn * hs;
-        for (size_t c = 0; c < 3; c++) {
-          ATTN_PREFETCH_ROWS(qn + c * C, C3, T, hs, 0);
-          ATTN_PREFETCH_ROWS(dqn + c * C, C3, T, hs, 1);
-        }
-        ATTN_PREFETCH_ROWS(dy + bn * T * C + hn * hs, C, T, hs, 0);
-      }
+      /* the next (b, h)'s rows of qkv, dqkv and dy, 4 rows per block */
+      const int more = b + 1 < B || h + 1 < NH;
+      const size_t bn = h + 1 < NH ? b : b + 1, hn = h + 1 < NH ? h + 1 : 0;
+      const float *qn = qkv + (more ? bn * T * C3 + hn * hs : 0);
+      const float *dqn = dqkv + (more ? bn * T * C3 + hn * hs : 0);
+      const float *dyn = dy + (more ? bn * T * C + hn * hs : 0);
       attn_transpose(vt, v, C3, T, hs);
       /* forward: Y = P V  ->  dP = dY V^T (below the causal edge) */
       size_t i0 = 0;
-      for (; i0 + 4 <= T; i0 += 4)
+      for (; i0 + 4 <= T; i0 += 4) {
+        if (more)
+          for (size_t r = i0; r < i0 + 4; r++) {
+            for (size_t c = 0; c < 3; c++) {
+              ATTN_PREFETCH_ROW(qn + c * C, C3, r, hs, 0);
+              ATTN_PREFETCH_ROW(dqn + c * C, C3, r, hs, 1);
+            }
+            ATTN_PREFETCH_ROW(dyn, C, r, hs, 0);
+          }
         attn_abt4(ds + i0 * Tp, Tp, dyh + i0 * C, C, vt, Tp, hs, round8(i0 + 4));
+      }
       for (; i0 < T; i0++)
         attn_abt1(ds + i0 * Tp, dyh + i0 * C, vt, Tp, hs, round8(i0 + 1));
       /* forward: P = softmax_{j <= i}(scale S)  ->  dS = scale P (dP - sum_j P dP), 0 above */
