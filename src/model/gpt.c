@@ -894,6 +894,7 @@ SL_VEC int sl_gpt_attention_backward_vec(float *dqkv, float *scratch, const floa
       const float *qn = qkv + (more ? bn * T * C3 + hn * hs : 0);
       const float *dqn = dqkv + (more ? bn * T * C3 + hn * hs : 0);
       const float *dyn = dy + (more ? bn * T * C + hn * hs : 0);
+      const float *pn = att + (more ? (bn * NH + hn) * T * T : 0);
       attn_transpose(vt, v, C3, T, hs);
       /* forward: Y = P V  ->  dP = dY V^T (below the causal edge) */
       size_t i0 = 0;
@@ -905,6 +906,7 @@ SL_VEC int sl_gpt_attention_backward_vec(float *dqkv, float *scratch, const floa
               ATTN_PREFETCH_ROW(dqn + c * C, C3, r, hs, 1);
             }
             ATTN_PREFETCH_ROW(dyn, C, r, hs, 0);
+            ATTN_PREFETCH_ROW(pn, T, r, r + 1, 0); /* P up to the causal edge */
           }
         attn_abt4(ds + i0 * Tp, Tp, dyh + i0 * C, C, vt, Tp, hs, round8(i0 + 4));
       }
