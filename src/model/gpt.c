@@ -64,6 +64,11 @@ int sl_gpt_attention_forward_vec(float *y, float *att, float *scratch, const flo
                                  size_t T, size_t C, size_t NH);
 int sl_gpt_attention_backward_vec(float *dqkv, float *scratch, const float *dy, const float *att,
                                   const float *qkv, size_t B, size_t T, size_t C, size_t NH);
+/* The same backward, but overwriting dqkv (no zeroing pass before it) and adding dqkv's column
+ * sums into dbias [3C] (the qkv bias gradient) unless dbias is NULL. */
+int sl_gpt_attention_backward_vec_set(float *dqkv, float *dbias, float *scratch, const float *dy,
+                                      const float *att, const float *qkv, size_t B, size_t T,
+                                      size_t C, size_t NH);
 
 /* Fused passes of the forward and backward, exported for tests/unit/test_gpt.c with their naive
  * references beside them.
@@ -625,11 +630,27 @@ static ATTN_INLINE void attn_abt1(float *out, const float *a, const float *bt, s
   }
 }
 
+/* Stores the 8-float chunk c of an output row at o: acc = 1 adds it to what o holds, 0
+ * overwrites. A macro, like v8_load, to keep 32-byte vectors out of function signatures. */
+#define ATTN_PUT(o, c, acc)                                                                        \
+  do {                                                                                             \
+    attn_v8 t_ = (c);                                                                              \
+    if (acc) t_ += v8_load(o);                                                                     \
+    v8_store(o, t_);                                                                               \
+  } while (0)
+/* db[:8] += the sum of four rows' chunks (the bias gradient of what was just stored; only when
+ * they were stored with acc = 0, so that they are the rows' complete values). */
+#define ATTN_DB4(db, d, c0, c1, c2, c3)                                                            \
+  do {                                                                                             \
+    if (db) v8_store((db) + (d), v8_load((db) + (d)) + (((c0) + (c1)) + ((c2) + (c3))));           \
+  } while (0)
+
 /* out[r][:D] (+)= sum_{j0 <= j < j1} a[r][j] x[j][:D] for R = 4 rows (x rows at stride ldx, D a
- * multiple of 8); acc = 1 adds to out, 0 overwrites it. Two 8-float chunks of D at a time where
- * there are two, as in attn_abt4. */
+ * multiple of 8); acc = 1 adds to out, 0 overwrites it, and then db (when not NULL) gets the
+ * column sums of the 4 rows added. Two 8-float chunks of D at a time where there are two, as in
+ * attn_abt4. */
 static ATTN_INLINE void attn_ax4(float *out, size_t ldo, const float *a, size_t lda, const float *x,
-                                 size_t ldx, size_t j0, size_t j1, size_t D, int acc) {
+                                 size_t ldx, size_t j0, size_t j1, size_t D, int acc, float *db) {
   size_t d = 0;
   for (; d + 16 <= D; d += 16) {
     attn_v8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0}, e0 = {0}, e1 = {0}, e2 = {0}, e3 = {0};
@@ -641,16 +662,16 @@ static ATTN_INLINE void attn_ax4(float *out, size_t ldo, const float *a, size_t 
       c2 += a2 * xv, e2 += a2 * xw;
       c3 += a3 * xv, e3 += a3 * xw;
     }
-    if (acc) {
-      c0 += v8_load(out + d), e0 += v8_load(out + d + 8);
-      c1 += v8_load(out + ldo + d), e1 += v8_load(out + ldo + d + 8);
-      c2 += v8_load(out + 2 * ldo + d), e2 += v8_load(out + 2 * ldo + d + 8);
-      c3 += v8_load(out + 3 * ldo + d), e3 += v8_load(out + 3 * ldo + d + 8);
-    }
-    v8_store(out + d, c0), v8_store(out + d + 8, e0);
-    v8_store(out + ldo + d, c1), v8_store(out + ldo + d + 8, e1);
-    v8_store(out + 2 * ldo + d, c2), v8_store(out + 2 * ldo + d + 8, e2);
-    v8_store(out + 3 * ldo + d, c3), v8_store(out + 3 * ldo + d + 8, e3);
+    ATTN_PUT(out + d, c0, acc);
+    ATTN_PUT(out + d + 8, e0, acc);
+    ATTN_PUT(out + ldo + d, c1, acc);
+    ATTN_PUT(out + ldo + d + 8, e1, acc);
+    ATTN_PUT(out + 2 * ldo + d, c2, acc);
+    ATTN_PUT(out + 2 * ldo + d + 8, e2, acc);
+    ATTN_PUT(out + 3 * ldo + d, c3, acc);
+    ATTN_PUT(out + 3 * ldo + d + 8, e3, acc);
+    ATTN_DB4(db, d, c0, c1, c2, c3);
+    ATTN_DB4(db, d + 8, e0, e1, e2, e3);
   }
   for (; d < D; d += 8) {
     attn_v8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0};
@@ -661,34 +682,31 @@ static ATTN_INLINE void attn_ax4(float *out, size_t ldo, const float *a, size_t 
       c2 += a[2 * lda + j] * xv;
       c3 += a[3 * lda + j] * xv;
     }
-    if (acc) {
-      c0 += v8_load(out + d);
-      c1 += v8_load(out + ldo + d);
-      c2 += v8_load(out + 2 * ldo + d);
-      c3 += v8_load(out + 3 * ldo + d);
-    }
-    v8_store(out + d, c0);
-    v8_store(out + ldo + d, c1);
-    v8_store(out + 2 * ldo + d, c2);
-    v8_store(out + 3 * ldo + d, c3);
+    ATTN_PUT(out + d, c0, acc);
+    ATTN_PUT(out + ldo + d, c1, acc);
+    ATTN_PUT(out + 2 * ldo + d, c2, acc);
+    ATTN_PUT(out + 3 * ldo + d, c3, acc);
+    ATTN_DB4(db, d, c0, c1, c2, c3);
   }
 }
 static ATTN_INLINE void attn_ax1(float *out, const float *a, const float *x, size_t ldx, size_t j0,
-                                 size_t j1, size_t D, int acc) {
+                                 size_t j1, size_t D, int acc, float *db) {
   for (size_t d = 0; d < D; d += 8) {
     attn_v8 c0 = {0};
     for (size_t j = j0; j < j1; j++)
       c0 += a[j] * v8_load(x + j * ldx + d);
-    if (acc) c0 += v8_load(out + d);
-    v8_store(out + d, c0);
+    ATTN_PUT(out + d, c0, acc);
+    if (db) v8_store(db + d, v8_load(db + d) + c0);
   }
 }
 
-/* out[r][:D] += sum_{i0 <= i < i1} a[i][r] x[i][:D] for R = 4 rows r: the transposed twin of
- * attn_ax4 (a read down its columns, row stride lda), so that dS^T Q and P^T dY need no transposed
- * copy of dS and P. Each step broadcasts four neighbouring entries of one row of a. */
+/* out[r][:D] (+)= sum_{i0 <= i < i1} a[i][r] x[i][:D] for R = 4 rows r, acc and db as in
+ * attn_ax4: its transposed twin (a read down its columns, row stride lda), so that dS^T Q and
+ * P^T dY need no transposed copy of dS and P. Each step broadcasts four neighbouring entries of
+ * one row of a. */
 static ATTN_INLINE void attn_atx4(float *out, size_t ldo, const float *a, size_t lda,
-                                  const float *x, size_t ldx, size_t i0, size_t i1, size_t D) {
+                                  const float *x, size_t ldx, size_t i0, size_t i1, size_t D,
+                                  int acc, float *db) {
   size_t d = 0;
   for (; d + 16 <= D; d += 16) {
     attn_v8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0}, e0 = {0}, e1 = {0}, e2 = {0}, e3 = {0};
@@ -701,14 +719,16 @@ static ATTN_INLINE void attn_atx4(float *out, size_t ldo, const float *a, size_t
       c2 += a2 * xv, e2 += a2 * xw;
       c3 += a3 * xv, e3 += a3 * xw;
     }
-    c0 += v8_load(out + d), e0 += v8_load(out + d + 8);
-    c1 += v8_load(out + ldo + d), e1 += v8_load(out + ldo + d + 8);
-    c2 += v8_load(out + 2 * ldo + d), e2 += v8_load(out + 2 * ldo + d + 8);
-    c3 += v8_load(out + 3 * ldo + d), e3 += v8_load(out + 3 * ldo + d + 8);
-    v8_store(out + d, c0), v8_store(out + d + 8, e0);
-    v8_store(out + ldo + d, c1), v8_store(out + ldo + d + 8, e1);
-    v8_store(out + 2 * ldo + d, c2), v8_store(out + 2 * ldo + d + 8, e2);
-    v8_store(out + 3 * ldo + d, c3), v8_store(out + 3 * ldo + d + 8, e3);
+    ATTN_PUT(out + d, c0, acc);
+    ATTN_PUT(out + d + 8, e0, acc);
+    ATTN_PUT(out + ldo + d, c1, acc);
+    ATTN_PUT(out + ldo + d + 8, e1, acc);
+    ATTN_PUT(out + 2 * ldo + d, c2, acc);
+    ATTN_PUT(out + 2 * ldo + d + 8, e2, acc);
+    ATTN_PUT(out + 3 * ldo + d, c3, acc);
+    ATTN_PUT(out + 3 * ldo + d + 8, e3, acc);
+    ATTN_DB4(db, d, c0, c1, c2, c3);
+    ATTN_DB4(db, d + 8, e0, e1, e2, e3);
   }
   for (; d < D; d += 8) {
     attn_v8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0};
@@ -720,19 +740,21 @@ static ATTN_INLINE void attn_atx4(float *out, size_t ldo, const float *a, size_t
       c2 += ar[2] * xv;
       c3 += ar[3] * xv;
     }
-    v8_store(out + d, c0 + v8_load(out + d));
-    v8_store(out + ldo + d, c1 + v8_load(out + ldo + d));
-    v8_store(out + 2 * ldo + d, c2 + v8_load(out + 2 * ldo + d));
-    v8_store(out + 3 * ldo + d, c3 + v8_load(out + 3 * ldo + d));
+    ATTN_PUT(out + d, c0, acc);
+    ATTN_PUT(out + ldo + d, c1, acc);
+    ATTN_PUT(out + 2 * ldo + d, c2, acc);
+    ATTN_PUT(out + 3 * ldo + d, c3, acc);
+    ATTN_DB4(db, d, c0, c1, c2, c3);
   }
 }
 static ATTN_INLINE void attn_atx1(float *out, const float *a, size_t lda, const float *x,
-                                  size_t ldx, size_t i0, size_t i1, size_t D) {
+                                  size_t ldx, size_t i0, size_t i1, size_t D, int acc, float *db) {
   for (size_t d = 0; d < D; d += 8) {
     attn_v8 c0 = {0};
     for (size_t i = i0; i < i1; i++)
       c0 += a[i * lda] * v8_load(x + i * ldx + d);
-    v8_store(out + d, c0 + v8_load(out + d));
+    ATTN_PUT(out + d, c0, acc);
+    if (db) v8_store(db + d, v8_load(db + d) + c0);
   }
 }
 
@@ -863,21 +885,23 @@ SL_VEC int sl_gpt_attention_forward_vec(float *y, float *att, float *scratch, co
         attn_abt4(srow, Tp, q + i0 * C3, C3, kt, Tp, hs, round8(i0 + 4));
         for (size_t r = 0; r < 4; r++)
           attn_softmax_row(p + (i0 + r) * T, srow + r * Tp, i0 + r, T, scale);
-        attn_ax4(yh + i0 * C, C, p + i0 * T, T, v, C3, 0, i0 + 4, hs, 0);
+        attn_ax4(yh + i0 * C, C, p + i0 * T, T, v, C3, 0, i0 + 4, hs, 0, NULL);
       }
       for (; i0 < T; i0++) {
         attn_abt1(srow, q + i0 * C3, kt, Tp, hs, round8(i0 + 1));
         attn_softmax_row(p + i0 * T, srow, i0, T, scale);
-        attn_ax1(yh + i0 * C, p + i0 * T, v, C3, 0, i0 + 1, hs, 0);
+        attn_ax1(yh + i0 * C, p + i0 * T, v, C3, 0, i0 + 1, hs, 0, NULL);
       }
     }
   return SL_OK;
 }
 
-/* Accumulates into dqkv, as the BLAS and naive kernels do. */
-SL_VEC int sl_gpt_attention_backward_vec(float *dqkv, float *scratch, const float *dy,
-                                         const float *att, const float *qkv, size_t B, size_t T,
-                                         size_t C, size_t NH) {
+/* The backward: acc = 1 accumulates into dqkv, as the BLAS and naive kernels do; acc = 0
+ * overwrites it (each row of dq, dk and dv is complete after one call of attn_ax4 or attn_atx4)
+ * and, when dbias [3C] is not NULL, adds dqkv's column sums into it: the qkv bias gradient. */
+static ATTN_INLINE int attn_backward(float *dqkv, float *dbias, int acc, float *scratch,
+                                     const float *dy, const float *att, const float *qkv, size_t B,
+                                     size_t T, size_t C, size_t NH) {
   SL_CALL(attn_dims(T, C, NH));
   const size_t hs = C / NH, C3 = 3 * C, Tp = round8(T);
   SL_CHECK(hs % 8 == 0, SL_ERR_ARG, "vector attention needs a head size that is a multiple of 8");
@@ -887,6 +911,8 @@ SL_VEC int sl_gpt_attention_backward_vec(float *dqkv, float *scratch, const floa
     for (size_t h = 0; h < NH; h++) {
       const float *q = qkv + b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
       float *dq = dqkv + b * T * C3 + h * hs, *dk = dq + C, *dv = dq + 2 * C;
+      float *dbq = dbias ? dbias + h * hs : NULL, *dbk = dbias ? dbias + C + h * hs : NULL;
+      float *dbv = dbias ? dbias + 2 * C + h * hs : NULL;
       const float *p = att + (b * NH + h) * T * T, *dyh = dy + b * T * C + h * hs;
       /* the next (b, h)'s rows of qkv, dqkv and dy, 4 rows per block */
       const int more = b + 1 < B || h + 1 < NH;
@@ -934,17 +960,29 @@ SL_VEC int sl_gpt_attention_backward_vec(float *dqkv, float *scratch, const floa
        * forward: Y = P V  ->  dV += P^T dY (rows i >= j). dS and P are 0 above the diagonal,
        * so the 4-row blocks may run past the causal edge. */
       for (i0 = 0; i0 + 4 <= T; i0 += 4) {
-        attn_ax4(dq + i0 * C3, C3, ds + i0 * Tp, Tp, k, C3, 0, i0 + 4, hs, 1);
-        attn_atx4(dk + i0 * C3, C3, ds + i0, Tp, q, C3, i0, T, hs);
-        attn_atx4(dv + i0 * C3, C3, p + i0, T, dyh, C, i0, T, hs);
+        attn_ax4(dq + i0 * C3, C3, ds + i0 * Tp, Tp, k, C3, 0, i0 + 4, hs, acc, dbq);
+        attn_atx4(dk + i0 * C3, C3, ds + i0, Tp, q, C3, i0, T, hs, acc, dbk);
+        attn_atx4(dv + i0 * C3, C3, p + i0, T, dyh, C, i0, T, hs, acc, dbv);
       }
       for (; i0 < T; i0++) {
-        attn_ax1(dq + i0 * C3, ds + i0 * Tp, k, C3, 0, i0 + 1, hs, 1);
-        attn_atx1(dk + i0 * C3, ds + i0, Tp, q, C3, i0, T, hs);
-        attn_atx1(dv + i0 * C3, p + i0, T, dyh, C, i0, T, hs);
+        attn_ax1(dq + i0 * C3, ds + i0 * Tp, k, C3, 0, i0 + 1, hs, acc, dbq);
+        attn_atx1(dk + i0 * C3, ds + i0, Tp, q, C3, i0, T, hs, acc, dbk);
+        attn_atx1(dv + i0 * C3, p + i0, T, dyh, C, i0, T, hs, acc, dbv);
       }
     }
   return SL_OK;
+}
+
+SL_VEC int sl_gpt_attention_backward_vec(float *dqkv, float *scratch, const float *dy,
+                                         const float *att, const float *qkv, size_t B, size_t T,
+                                         size_t C, size_t NH) {
+  return attn_backward(dqkv, NULL, 1, scratch, dy, att, qkv, B, T, C, NH);
+}
+
+SL_VEC int sl_gpt_attention_backward_vec_set(float *dqkv, float *dbias, float *scratch,
+                                             const float *dy, const float *att, const float *qkv,
+                                             size_t B, size_t T, size_t C, size_t NH) {
+  return attn_backward(dqkv, dbias, 0, scratch, dy, att, qkv, B, T, C, NH);
 }
 
 /* ---------------------------------------------------------------- shape */
@@ -1323,15 +1361,18 @@ static int gpt_backward(sl_model *m, const int32_t *tokens, int B_) {
     SL_CALL(sl_matmul_backward_set(p->datty, dk->proj_w, dk->proj_b, p->dres, a->atty, k->proj_w,
                                    BT, C, C, SL_W_OUT_IN));
     /* forward: sl_gpt_attention_forward(a->atty, a->att, a->qkv, B, T, C, NH) */
-    memset(p->dqkv, 0, 3 * nc);
-    if ((C / NH) % 8 == 0)
-      SL_CALL(
-          sl_gpt_attention_backward_vec(p->dqkv, p->datt, p->datty, a->att, a->qkv, B, T, C, NH));
-    else
+    /* the vector kernel overwrites dqkv and sums qkv's bias gradient on the way */
+    const int vec = (C / NH) % 8 == 0;
+    if (vec)
+      SL_CALL(sl_gpt_attention_backward_vec_set(p->dqkv, dk->qkv_b, p->datt, p->datty, a->att,
+                                                a->qkv, B, T, C, NH));
+    else {
+      memset(p->dqkv, 0, 3 * nc);
       SL_CALL(sl_gpt_attention_backward(p->dqkv, p->datt, p->datty, a->att, a->qkv, B, T, C, NH));
+    }
     /* forward: sl_matmul_forward(a->qkv, a->ln1, k->qkv_w, k->qkv_b, BT, C, 3 * C, ...) */
-    SL_CALL(sl_matmul_backward_set(p->dln, dk->qkv_w, dk->qkv_b, p->dqkv, a->ln1, k->qkv_w, BT, C,
-                                   3 * C, SL_W_OUT_IN));
+    SL_CALL(sl_matmul_backward_set(p->dln, dk->qkv_w, vec ? NULL : dk->qkv_b, p->dqkv, a->ln1,
+                                   k->qkv_w, BT, C, 3 * C, SL_W_OUT_IN));
     /* forward: sl_layernorm_forward(a->ln1, ..., res, k->ln1_g, k->ln1_b, BT, C); dres becomes
      * d res_in, the gradient of the previous block's output */
     SL_CALL(sl_layernorm_backward(p->dres, dk->ln1_g, dk->ln1_b, p->dln, res_in, k->ln1_g,

@@ -35,6 +35,9 @@ int sl_gelu_backward_bias(float *d, float *dbias, const float *dgelu, size_t n, 
 int sl_gelu_backward_bias_naive(float *d, float *dbias, const float *dgelu, size_t n, size_t cols);
 int sl_gpt_attention_forward_vec(float *y, float *att, float *scratch, const float *qkv, size_t B,
                                  size_t T, size_t C, size_t NH);
+int sl_gpt_attention_backward_vec_set(float *dqkv, float *dbias, float *scratch, const float *dy,
+                                      const float *att, const float *qkv, size_t B, size_t T,
+                                      size_t C, size_t NH);
 int sl_gpt_attention_backward_vec(float *dqkv, float *scratch, const float *dy, const float *att,
                                   const float *qkv, size_t B, size_t T, size_t C, size_t NH);
 
@@ -285,8 +288,25 @@ static void test_fast_kernels_match_naive(void) {
     SL_ASSERT_OK(sl_gpt_attention_forward_naive(y2, a2, qkv, B, T, C, NH));
     SL_ASSERT_OK(sl_gpt_attention_backward_vec(d1, scratch, dy, a1, qkv, B, T, C, NH));
     SL_ASSERT_OK(sl_gpt_attention_backward_naive(d2, scratch, dy, a2, qkv, B, T, C, NH));
-    const double e =
+    double e =
         fmax(fmax(rel_diff(y1, y2, BT * C), rel_diff(a1, a2, na)), rel_diff(d1, d2, BT * 3 * C));
+    /* the overwriting variant with the bias gradient: dqkv from NaN, against the naive kernel on
+     * zeros and the column sums of its result in double, added onto a random dbias */
+    float *db1 = calloc(3 * C, sizeof(float)), *db2 = calloc(3 * C, sizeof(float));
+    fill_normal(db1, 3 * C, 1.0, &r);
+    memcpy(db2, db1, 3 * C * sizeof(float));
+    for (size_t i = 0; i < BT * 3 * C; i++)
+      d1[i] = NAN, d2[i] = 0.0f;
+    SL_ASSERT_OK(sl_gpt_attention_backward_vec_set(d1, db1, scratch, dy, a1, qkv, B, T, C, NH));
+    SL_ASSERT_OK(sl_gpt_attention_backward_naive(d2, scratch, dy, a2, qkv, B, T, C, NH));
+    for (size_t c = 0; c < 3 * C; c++) {
+      double sum = 0.0;
+      for (size_t i = 0; i < BT; i++)
+        sum += d2[i * 3 * C + c];
+      db2[c] += (float)sum;
+    }
+    e = fmax(e, fmax(rel_diff(d1, d2, BT * 3 * C), rel_diff(db1, db2, 3 * C)));
+    free(db1), free(db2);
     worst_att = fmax(worst_att, e);
     int zero = 1;
     for (size_t h = 0; h < B * NH; h++)
@@ -297,7 +317,8 @@ static void test_fast_kernels_match_naive(void) {
     free(qkv), free(dy), free(y1), free(y2), free(a1), free(a2), free(d1), free(d2);
     free(scratch);
   }
-  printf("\n  attention vector vs naive (hs 16, 32, 8): %.2e (max rel over y, att, dqkv)",
+  printf("\n  attention vector vs naive (hs 16, 32, 8): %.2e (max rel over y, att, dqkv, and the "
+         "overwriting backward's dqkv and bias gradient)",
          worst_att);
   CU_ASSERT_TRUE(worst_att < 1e-5);
 
