@@ -927,12 +927,9 @@ static ATTN_INLINE int attn_backward(float *dqkv, float *dbias, int acc, float *
       for (; i0 + 4 <= T; i0 += 4) {
         if (more)
           for (size_t r = i0; r < i0 + 4; r++) {
-            for (size_t c = 0; c < 3; c++) {
+            for (size_t c = 0; c < 3; c++)
               ATTN_PREFETCH_ROW(qn + c * C, C3, r, hs, 0);
-              ATTN_PREFETCH_ROW(dqn + c * C, C3, r, hs, 1);
-            }
             ATTN_PREFETCH_ROW(dyn, C, r, hs, 0);
-            ATTN_PREFETCH_ROW(pn, T, r, r + 1, 0); /* P up to the causal edge */
           }
         attn_abt4(ds + i0 * Tp, Tp, dyh + i0 * C, C, vt, Tp, hs, round8(i0 + 4));
       }
@@ -960,6 +957,12 @@ static ATTN_INLINE int attn_backward(float *dqkv, float *dbias, int acc, float *
        * forward: Y = P V  ->  dV += P^T dY (rows i >= j). dS and P are 0 above the diagonal,
        * so the 4-row blocks may run past the causal edge. */
       for (i0 = 0; i0 + 4 <= T; i0 += 4) {
+        if (more)
+          for (size_t r = i0; r < i0 + 4; r++) {
+            for (size_t c = 0; c < 3; c++)
+              ATTN_PREFETCH_ROW(dqn + c * C, C3, r, hs, 1);
+            ATTN_PREFETCH_ROW(pn, T, r, r + 1, 0); /* P up to the causal edge */
+          }
         attn_ax4(dq + i0 * C3, C3, ds + i0 * Tp, Tp, k, C3, 0, i0 + 4, hs, acc, dbq);
         attn_atx4(dk + i0 * C3, C3, ds + i0, Tp, q, C3, i0, T, hs, acc, dbk);
         attn_atx4(dv + i0 * C3, C3, p + i0, T, dyh, C, i0, T, hs, acc, dbv);
