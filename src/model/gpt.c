@@ -577,11 +577,12 @@ static ATTN_INLINE size_t round8(size_t n) {
   return (n + 7) & ~(size_t)7;
 }
 
-/* Floats of scratch the vector kernels need: kT or vT [hs x Tp], three [T x Tp] score-sized
- * buffers and five rows; Tp = T rounded up to 8. Covers the BLAS backward's [T x T] too. */
+/* Floats of scratch the vector kernels need: kT or vT [hs x Tp], then the backward's dS [T x Tp]
+ * or the forward's four score rows [4 x Tp]; Tp = T rounded up to 8. Covers the BLAS backward's
+ * [T x T] too. */
 size_t sl_gpt_attention_scratch_floats(size_t T, size_t hs) {
   const size_t Tp = round8(T);
-  return hs * Tp + 3 * T * Tp + 5 * Tp;
+  return hs * Tp + T * Tp + 4 * Tp;
 }
 
 /* out[r][j] = sum_d a[r][d] bt[d][j] for R = 4 rows r (row strides lda, ldo), j < J (J a multiple
