@@ -64,6 +64,25 @@ int sl_gpt_attention_forward_vec(float *y, float *att, float *scratch, const flo
                                  size_t T, size_t C, size_t NH);
 int sl_gpt_attention_backward_vec(float *dqkv, float *scratch, const float *dy, const float *att,
                                   const float *qkv, size_t B, size_t T, size_t C, size_t NH);
+/* The same backward, but overwriting dqkv (no zeroing pass before it) and adding dqkv's column
+ * sums into dbias [3C] (the qkv bias gradient) unless dbias is NULL. */
+int sl_gpt_attention_backward_vec_set(float *dqkv, float *dbias, float *scratch, const float *dy,
+                                      const float *att, const float *qkv, size_t B, size_t T,
+                                      size_t C, size_t NH);
+
+/* Fused passes of the forward and backward, exported for tests/unit/test_gpt.c with their naive
+ * references beside them.
+ * out [n x cout] = res + bias + inp . W^T, W [cout x cin] (torch's layout): a residual branch's
+ * output projection with the residual add folded into the seed of sgemm's output. */
+int sl_gpt_matmul_residual(float *out, const float *inp, const float *w, const float *bias,
+                           const float *res, size_t n, size_t cin, size_t cout);
+int sl_gpt_matmul_residual_naive(float *out, const float *inp, const float *w, const float *bias,
+                                 const float *res, size_t n, size_t cin, size_t cout);
+/* d [n x cols] *= dgelu (sl_gelu_backward) and dbias [cols] += the column sums of the product: the
+ * GELU's backward and the bias gradient of the matmul that fed it, in one pass. */
+int sl_gelu_backward_bias(float *restrict d, float *restrict dbias, const float *restrict dgelu,
+                          size_t n, size_t cols);
+int sl_gelu_backward_bias_naive(float *d, float *dbias, const float *dgelu, size_t n, size_t cols);
 
 /* Named views of one block's tensors inside a flat buffer (params or grads). */
 typedef struct gpt_block {
@@ -312,16 +331,57 @@ SL_VEC int sl_gelu_backward(float *restrict d, const float *restrict dgelu, size
   return SL_OK;
 }
 
-/* ---------------------------------------------------------------- residual */
-
-static int gpt_residual_forward(float *out, const float *inp, size_t n) {
-  /* out already holds the branch (proj or fcproj output): out = inp + branch */
-  for (size_t i = 0; i < n; i++)
-    out[i] += inp[i];
+SL_VEC int sl_gelu_backward_bias(float *restrict d, float *restrict dbias,
+                                 const float *restrict dgelu, size_t n, size_t cols) {
+  /* forward: out = gelu(x) with x = (inp . W^T + bias) over rows of cols; dgelu = gelu'(x) */
+  for (size_t r = 0; r < n; r++) {
+    float *dr = d + r * cols;
+    const float *gr = dgelu + r * cols;
+    for (size_t c = 0; c < cols; c++) {
+      const float v = dr[c] * gr[c];
+      dr[c] = v;
+      dbias[c] += v;
+    }
+  }
   return SL_OK;
 }
-/* No residual_backward: d out flows unchanged into both inp and the branch, so the backward simply
- * hands dres to the branch's matmul and lets the LayerNorm at the branch's start add into it. */
+
+int sl_gelu_backward_bias_naive(float *d, float *dbias, const float *dgelu, size_t n, size_t cols) {
+  SL_CALL(sl_gelu_backward(d, dgelu, n * cols));
+  for (size_t c = 0; c < cols; c++) {
+    double s = 0.0;
+    for (size_t r = 0; r < n; r++)
+      s += d[r * cols + c];
+    dbias[c] += (float)s;
+  }
+  return SL_OK;
+}
+
+/* ---------------------------------------------------------------- residual
+ * x + proj(branch): sgemm adds inp . W^T onto an output seeded with res + bias, so the residual
+ * add costs no pass of its own. The backward needs nothing extra: d out flows unchanged into both
+ * res and the branch, so it hands dres to the branch's matmul and lets the LayerNorm at the
+ * branch's start add into it. */
+int sl_gpt_matmul_residual(float *out, const float *inp, const float *w, const float *bias,
+                           const float *res, size_t n, size_t cin, size_t cout) {
+  if (n == 0 || cout == 0) return SL_OK;
+  SL_CHECK(n <= INT_MAX && cin <= INT_MAX && cout <= INT_MAX, SL_ERR_ARG,
+           "matmul sizes n=%zu cin=%zu cout=%zu exceed what BLAS's int can hold", n, cin, cout);
+  for (size_t r = 0; r < n; r++)
+    for (size_t c = 0; c < cout; c++)
+      out[r * cout + c] = res[r * cout + c] + bias[c];
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)cout, (int)cin, 1.0f, inp,
+              (int)cin, w, (int)cin, 1.0f, out, (int)cout);
+  return SL_OK;
+}
+
+int sl_gpt_matmul_residual_naive(float *out, const float *inp, const float *w, const float *bias,
+                                 const float *res, size_t n, size_t cin, size_t cout) {
+  SL_CALL(sl_matmul_forward_naive(out, inp, w, bias, n, cin, cout, SL_W_OUT_IN));
+  for (size_t i = 0; i < n * cout; i++)
+    out[i] += res[i];
+  return SL_OK;
+}
 
 /* ---------------------------------------------------------------- causal self-attention
  * Per (b, h): Q, K, V are the [T x hs] column blocks of qkv (leading dimension 3C),
@@ -517,11 +577,12 @@ static ATTN_INLINE size_t round8(size_t n) {
   return (n + 7) & ~(size_t)7;
 }
 
-/* Floats of scratch the vector kernels need: kT or vT [hs x Tp], three [T x Tp] score-sized
- * buffers and five rows; Tp = T rounded up to 8. Covers the BLAS backward's [T x T] too. */
+/* Floats of scratch the vector kernels need: kT or vT [hs x Tp], then the backward's dS [T x Tp]
+ * or the forward's four score rows [4 x Tp]; Tp = T rounded up to 8. Covers the BLAS backward's
+ * [T x T] too. */
 size_t sl_gpt_attention_scratch_floats(size_t T, size_t hs) {
   const size_t Tp = round8(T);
-  return hs * Tp + 3 * T * Tp + 5 * Tp;
+  return hs * Tp + T * Tp + 4 * Tp;
 }
 
 /* out[r][j] = sum_d a[r][d] bt[d][j] for R = 4 rows r (row strides lda, ldo), j < J (J a multiple
@@ -570,11 +631,27 @@ static ATTN_INLINE void attn_abt1(float *out, const float *a, const float *bt, s
   }
 }
 
+/* Stores the 8-float chunk c of an output row at o: acc = 1 adds it to what o holds, 0
+ * overwrites. A macro, like v8_load, to keep 32-byte vectors out of function signatures. */
+#define ATTN_PUT(o, c, acc)                                                                        \
+  do {                                                                                             \
+    attn_v8 t_ = (c);                                                                              \
+    if (acc) t_ += v8_load(o);                                                                     \
+    v8_store(o, t_);                                                                               \
+  } while (0)
+/* db[:8] += the sum of four rows' chunks (the bias gradient of what was just stored; only when
+ * they were stored with acc = 0, so that they are the rows' complete values). */
+#define ATTN_DB4(db, d, c0, c1, c2, c3)                                                            \
+  do {                                                                                             \
+    if (db) v8_store((db) + (d), v8_load((db) + (d)) + (((c0) + (c1)) + ((c2) + (c3))));           \
+  } while (0)
+
 /* out[r][:D] (+)= sum_{j0 <= j < j1} a[r][j] x[j][:D] for R = 4 rows (x rows at stride ldx, D a
- * multiple of 8); acc = 1 adds to out, 0 overwrites it. Two 8-float chunks of D at a time where
- * there are two, as in attn_abt4. */
+ * multiple of 8); acc = 1 adds to out, 0 overwrites it, and then db (when not NULL) gets the
+ * column sums of the 4 rows added. Two 8-float chunks of D at a time where there are two, as in
+ * attn_abt4. */
 static ATTN_INLINE void attn_ax4(float *out, size_t ldo, const float *a, size_t lda, const float *x,
-                                 size_t ldx, size_t j0, size_t j1, size_t D, int acc) {
+                                 size_t ldx, size_t j0, size_t j1, size_t D, int acc, float *db) {
   size_t d = 0;
   for (; d + 16 <= D; d += 16) {
     attn_v8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0}, e0 = {0}, e1 = {0}, e2 = {0}, e3 = {0};
@@ -586,16 +663,16 @@ static ATTN_INLINE void attn_ax4(float *out, size_t ldo, const float *a, size_t 
       c2 += a2 * xv, e2 += a2 * xw;
       c3 += a3 * xv, e3 += a3 * xw;
     }
-    if (acc) {
-      c0 += v8_load(out + d), e0 += v8_load(out + d + 8);
-      c1 += v8_load(out + ldo + d), e1 += v8_load(out + ldo + d + 8);
-      c2 += v8_load(out + 2 * ldo + d), e2 += v8_load(out + 2 * ldo + d + 8);
-      c3 += v8_load(out + 3 * ldo + d), e3 += v8_load(out + 3 * ldo + d + 8);
-    }
-    v8_store(out + d, c0), v8_store(out + d + 8, e0);
-    v8_store(out + ldo + d, c1), v8_store(out + ldo + d + 8, e1);
-    v8_store(out + 2 * ldo + d, c2), v8_store(out + 2 * ldo + d + 8, e2);
-    v8_store(out + 3 * ldo + d, c3), v8_store(out + 3 * ldo + d + 8, e3);
+    ATTN_PUT(out + d, c0, acc);
+    ATTN_PUT(out + d + 8, e0, acc);
+    ATTN_PUT(out + ldo + d, c1, acc);
+    ATTN_PUT(out + ldo + d + 8, e1, acc);
+    ATTN_PUT(out + 2 * ldo + d, c2, acc);
+    ATTN_PUT(out + 2 * ldo + d + 8, e2, acc);
+    ATTN_PUT(out + 3 * ldo + d, c3, acc);
+    ATTN_PUT(out + 3 * ldo + d + 8, e3, acc);
+    ATTN_DB4(db, d, c0, c1, c2, c3);
+    ATTN_DB4(db, d + 8, e0, e1, e2, e3);
   }
   for (; d < D; d += 8) {
     attn_v8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0};
@@ -606,53 +683,142 @@ static ATTN_INLINE void attn_ax4(float *out, size_t ldo, const float *a, size_t 
       c2 += a[2 * lda + j] * xv;
       c3 += a[3 * lda + j] * xv;
     }
-    if (acc) {
-      c0 += v8_load(out + d);
-      c1 += v8_load(out + ldo + d);
-      c2 += v8_load(out + 2 * ldo + d);
-      c3 += v8_load(out + 3 * ldo + d);
-    }
-    v8_store(out + d, c0);
-    v8_store(out + ldo + d, c1);
-    v8_store(out + 2 * ldo + d, c2);
-    v8_store(out + 3 * ldo + d, c3);
+    ATTN_PUT(out + d, c0, acc);
+    ATTN_PUT(out + ldo + d, c1, acc);
+    ATTN_PUT(out + 2 * ldo + d, c2, acc);
+    ATTN_PUT(out + 3 * ldo + d, c3, acc);
+    ATTN_DB4(db, d, c0, c1, c2, c3);
   }
 }
 static ATTN_INLINE void attn_ax1(float *out, const float *a, const float *x, size_t ldx, size_t j0,
-                                 size_t j1, size_t D, int acc) {
+                                 size_t j1, size_t D, int acc, float *db) {
   for (size_t d = 0; d < D; d += 8) {
     attn_v8 c0 = {0};
     for (size_t j = j0; j < j1; j++)
       c0 += a[j] * v8_load(x + j * ldx + d);
-    if (acc) c0 += v8_load(out + d);
-    v8_store(out + d, c0);
+    ATTN_PUT(out + d, c0, acc);
+    if (db) v8_store(db + d, v8_load(db + d) + c0);
   }
 }
 
-/* dst[d][j] = src[j][d] for j < T, d < D (src rows at stride lds); columns T..Tp-1 zero. */
+/* out[r][:D] (+)= sum_{i0 <= i < i1} a[i][r] x[i][:D] for R = 4 rows r, acc and db as in
+ * attn_ax4: its transposed twin (a read down its columns, row stride lda), so that dS^T Q and
+ * P^T dY need no transposed copy of dS and P. Each step broadcasts four neighbouring entries of
+ * one row of a. */
+static ATTN_INLINE void attn_atx4(float *out, size_t ldo, const float *a, size_t lda,
+                                  const float *x, size_t ldx, size_t i0, size_t i1, size_t D,
+                                  int acc, float *db) {
+  size_t d = 0;
+  for (; d + 16 <= D; d += 16) {
+    attn_v8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0}, e0 = {0}, e1 = {0}, e2 = {0}, e3 = {0};
+    for (size_t i = i0; i < i1; i++) {
+      const attn_v8 xv = v8_load(x + i * ldx + d), xw = v8_load(x + i * ldx + d + 8);
+      const float *ar = a + i * lda;
+      const float a0 = ar[0], a1 = ar[1], a2 = ar[2], a3 = ar[3];
+      c0 += a0 * xv, e0 += a0 * xw;
+      c1 += a1 * xv, e1 += a1 * xw;
+      c2 += a2 * xv, e2 += a2 * xw;
+      c3 += a3 * xv, e3 += a3 * xw;
+    }
+    ATTN_PUT(out + d, c0, acc);
+    ATTN_PUT(out + d + 8, e0, acc);
+    ATTN_PUT(out + ldo + d, c1, acc);
+    ATTN_PUT(out + ldo + d + 8, e1, acc);
+    ATTN_PUT(out + 2 * ldo + d, c2, acc);
+    ATTN_PUT(out + 2 * ldo + d + 8, e2, acc);
+    ATTN_PUT(out + 3 * ldo + d, c3, acc);
+    ATTN_PUT(out + 3 * ldo + d + 8, e3, acc);
+    ATTN_DB4(db, d, c0, c1, c2, c3);
+    ATTN_DB4(db, d + 8, e0, e1, e2, e3);
+  }
+  for (; d < D; d += 8) {
+    attn_v8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0};
+    for (size_t i = i0; i < i1; i++) {
+      const attn_v8 xv = v8_load(x + i * ldx + d);
+      const float *ar = a + i * lda;
+      c0 += ar[0] * xv;
+      c1 += ar[1] * xv;
+      c2 += ar[2] * xv;
+      c3 += ar[3] * xv;
+    }
+    ATTN_PUT(out + d, c0, acc);
+    ATTN_PUT(out + ldo + d, c1, acc);
+    ATTN_PUT(out + 2 * ldo + d, c2, acc);
+    ATTN_PUT(out + 3 * ldo + d, c3, acc);
+    ATTN_DB4(db, d, c0, c1, c2, c3);
+  }
+}
+static ATTN_INLINE void attn_atx1(float *out, const float *a, size_t lda, const float *x,
+                                  size_t ldx, size_t i0, size_t i1, size_t D, int acc, float *db) {
+  for (size_t d = 0; d < D; d += 8) {
+    attn_v8 c0 = {0};
+    for (size_t i = i0; i < i1; i++)
+      c0 += a[i * lda] * v8_load(x + i * ldx + d);
+    ATTN_PUT(out + d, c0, acc);
+    if (db) v8_store(db + d, v8_load(db + d) + c0);
+  }
+}
+
+typedef int attn_i8 __attribute__((vector_size(32)));
+
+/* dst[d][j] = src[j][d] for j < T, d < D (src rows at stride lds, D a multiple of 8); dst rows at
+ * stride Tp = round8(T), columns T..Tp-1 zero. 8 x 8 blocks through registers (unpack, then
+ * pairs, then halves: the AVX idiom, written as generic shuffles), the tail of T by scalars. */
 static ATTN_INLINE void attn_transpose(float *dst, const float *src, size_t lds, size_t T,
                                        size_t D) {
   const size_t Tp = round8(T);
+  const attn_i8 lo1 = {0, 8, 1, 9, 4, 12, 5, 13}, hi1 = {2, 10, 3, 11, 6, 14, 7, 15};
+  const attn_i8 lo2 = {0, 1, 8, 9, 4, 5, 12, 13}, hi2 = {2, 3, 10, 11, 6, 7, 14, 15};
+  const attn_i8 lo4 = {0, 1, 2, 3, 8, 9, 10, 11}, hi4 = {4, 5, 6, 7, 12, 13, 14, 15};
+  size_t j = 0;
+  for (; j + 8 <= T; j += 8)
+    for (size_t d = 0; d < D; d += 8) {
+      const float *s0 = src + j * lds + d;
+      const attn_v8 r0 = v8_load(s0), r1 = v8_load(s0 + lds), r2 = v8_load(s0 + 2 * lds),
+                    r3 = v8_load(s0 + 3 * lds), r4 = v8_load(s0 + 4 * lds),
+                    r5 = v8_load(s0 + 5 * lds), r6 = v8_load(s0 + 6 * lds),
+                    r7 = v8_load(s0 + 7 * lds);
+      const attn_v8 t0 = __builtin_shuffle(r0, r1, lo1), t1 = __builtin_shuffle(r0, r1, hi1);
+      const attn_v8 t2 = __builtin_shuffle(r2, r3, lo1), t3 = __builtin_shuffle(r2, r3, hi1);
+      const attn_v8 t4 = __builtin_shuffle(r4, r5, lo1), t5 = __builtin_shuffle(r4, r5, hi1);
+      const attn_v8 t6 = __builtin_shuffle(r6, r7, lo1), t7 = __builtin_shuffle(r6, r7, hi1);
+      const attn_v8 u0 = __builtin_shuffle(t0, t2, lo2), u1 = __builtin_shuffle(t0, t2, hi2);
+      const attn_v8 u2 = __builtin_shuffle(t1, t3, lo2), u3 = __builtin_shuffle(t1, t3, hi2);
+      const attn_v8 u4 = __builtin_shuffle(t4, t6, lo2), u5 = __builtin_shuffle(t4, t6, hi2);
+      const attn_v8 u6 = __builtin_shuffle(t5, t7, lo2), u7 = __builtin_shuffle(t5, t7, hi2);
+      float *o = dst + d * Tp + j;
+      v8_store(o, __builtin_shuffle(u0, u4, lo4));
+      v8_store(o + Tp, __builtin_shuffle(u1, u5, lo4));
+      v8_store(o + 2 * Tp, __builtin_shuffle(u2, u6, lo4));
+      v8_store(o + 3 * Tp, __builtin_shuffle(u3, u7, lo4));
+      v8_store(o + 4 * Tp, __builtin_shuffle(u0, u4, hi4));
+      v8_store(o + 5 * Tp, __builtin_shuffle(u1, u5, hi4));
+      v8_store(o + 6 * Tp, __builtin_shuffle(u2, u6, hi4));
+      v8_store(o + 7 * Tp, __builtin_shuffle(u3, u7, hi4));
+    }
   for (size_t d = 0; d < D; d++) {
-    for (size_t j = 0; j < T; j++)
-      dst[d * Tp + j] = src[j * lds + d];
-    for (size_t j = T; j < Tp; j++)
-      dst[d * Tp + j] = 0.0f;
+    for (size_t jj = j; jj < T; jj++)
+      dst[d * Tp + jj] = src[jj * lds + d];
+    for (size_t jj = T; jj < Tp; jj++)
+      dst[d * Tp + jj] = 0.0f;
   }
 }
 
-/* p[0..T) = softmax over j <= i of scale * s[j], 0 above. s has round8(i + 1) finite entries,
- * those past i (future keys) masked here; 8 lanes with selects, so the loops vectorise. e is
- * scratch of round8(i + 1) floats. */
-static ATTN_INLINE void attn_softmax_row(float *restrict p, const float *restrict s,
-                                         float *restrict e, size_t i, size_t T, float scale) {
+/* p[0..T) = softmax over j <= i of scale * s[j], 0 above. s has round8(i + 1) finite entries;
+ * those past i (future keys) are overwritten here with -inf, whose exp (clamped by sl_expf_fast to
+ * ~1e-38) vanishes in a sum that holds the maximum's exp(0) = 1, so every loop runs over whole
+ * 8-lane chunks without masks; p past i is written as exact zeros. s is overwritten. */
+static ATTN_INLINE void attn_softmax_row(float *restrict p, float *restrict s, size_t i, size_t T,
+                                         float scale) {
   const size_t J = round8(i + 1);
+  for (size_t j = i + 1; j < J; j++)
+    s[j] = -INFINITY;
   float mx[8];
   for (size_t l = 0; l < 8; l++)
-    mx[l] = s[0];
-  for (size_t j = 0; j < J; j += 8)
+    mx[l] = s[l];
+  for (size_t j = 8; j < J; j += 8)
     for (size_t l = 0; l < 8; l++)
-      mx[l] = j + l <= i && s[j + l] > mx[l] ? s[j + l] : mx[l];
+      mx[l] = s[j + l] > mx[l] ? s[j + l] : mx[l];
   float m = mx[0];
   for (size_t l = 1; l < 8; l++)
     m = mx[l] > m ? mx[l] : m;
@@ -660,19 +826,36 @@ static ATTN_INLINE void attn_softmax_row(float *restrict p, const float *restric
   for (size_t j = 0; j < J; j += 8)
     for (size_t l = 0; l < 8; l++) {
       const float v = sl_expf_fast(scale * (s[j + l] - m));
-      e[j + l] = j + l <= i ? v : 0.0f;
-      sm[l] += e[j + l];
+      s[j + l] = v;
+      sm[l] += v;
     }
   float sum = 0.0f;
   for (size_t l = 0; l < 8; l++)
     sum += sm[l];
   const float inv = 1.0f / sum;
-  const size_t jend = J < T ? J : T;
-  for (size_t j = 0; j < jend; j++)
-    p[j] = e[j] * inv;
-  for (size_t j = jend; j < T; j++)
+  for (size_t j = i + 1; j < J; j++)
+    s[j] = 0.0f; /* the masked keys' exact zeros */
+  size_t j = 0;
+  for (; j + 8 <= J && j + 8 <= T; j += 8)
+    v8_store(p + j, v8_load(s + j) * inv);
+  for (; j < J && j < T; j++)
+    p[j] = s[j] * inv;
+  const attn_v8 zero = {0};
+  for (; j + 8 <= T; j += 8)
+    v8_store(p + j, zero);
+  for (; j < T; j++)
     p[j] = 0.0f;
 }
+
+/* Prefetches the cache lines of the w floats at row r of base (stride ld): rows of the next
+ * (b, h), strided across qkv, which the hardware prefetcher does not foresee. */
+#define ATTN_PREFETCH_ROW(base, ld, r, w, rw)                                                      \
+  do {                                                                                             \
+    const char *pa_ = (const char *)((base) + (r) * (ld));                                         \
+    const char *pe_ = pa_ + (w) * sizeof(float);                                                   \
+    for (pa_ -= (uintptr_t)pa_ & 63; pa_ < pe_; pa_ += 64)                                         \
+      __builtin_prefetch(pa_, (rw), 3);                                                            \
+  } while (0)
 
 SL_VEC int sl_gpt_attention_forward_vec(float *y, float *att, float *scratch, const float *qkv,
                                         size_t B, size_t T, size_t C, size_t NH) {
@@ -680,48 +863,77 @@ SL_VEC int sl_gpt_attention_forward_vec(float *y, float *att, float *scratch, co
   const size_t hs = C / NH, C3 = 3 * C, Tp = round8(T);
   SL_CHECK(hs % 8 == 0, SL_ERR_ARG, "vector attention needs a head size that is a multiple of 8");
   const float scale = 1.0f / sqrtf((float)hs);
-  float *kt = scratch, *srow = scratch + hs * Tp, *e = srow + 4 * Tp; /* [hs|4|1 x Tp] */
+  float *kt = scratch, *srow = scratch + hs * Tp; /* [hs|4 x Tp] */
   for (size_t b = 0; b < B; b++)
     for (size_t h = 0; h < NH; h++) {
       const float *q = qkv + b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
       float *p = att + (b * NH + h) * T * T, *yh = y + b * T * C + h * hs;
+      /* the next (b, h)'s q, k, v and y rows, 4 rows per block of queries */
+      const int more = b + 1 < B || h + 1 < NH;
+      const size_t bn = h + 1 < NH ? b : b + 1, hn = h + 1 < NH ? h + 1 : 0;
+      const float *qn = qkv + (more ? bn * T * C3 + hn * hs : 0);
+      const float *yn = y + (more ? bn * T * C + hn * hs : 0);
       attn_transpose(kt, k, C3, T, hs);
       size_t i0 = 0;
       for (; i0 + 4 <= T; i0 += 4) { /* S = Q K^T up to the causal edge, softmax, Y = P V */
+        if (more)
+          for (size_t r = i0; r < i0 + 4; r++) {
+            ATTN_PREFETCH_ROW(qn, C3, r, hs, 0);
+            ATTN_PREFETCH_ROW(qn + C, C3, r, hs, 0);
+            ATTN_PREFETCH_ROW(qn + 2 * C, C3, r, hs, 0);
+            ATTN_PREFETCH_ROW(yn, C, r, hs, 1);
+          }
         attn_abt4(srow, Tp, q + i0 * C3, C3, kt, Tp, hs, round8(i0 + 4));
         for (size_t r = 0; r < 4; r++)
-          attn_softmax_row(p + (i0 + r) * T, srow + r * Tp, e, i0 + r, T, scale);
-        attn_ax4(yh + i0 * C, C, p + i0 * T, T, v, C3, 0, i0 + 4, hs, 0);
+          attn_softmax_row(p + (i0 + r) * T, srow + r * Tp, i0 + r, T, scale);
+        attn_ax4(yh + i0 * C, C, p + i0 * T, T, v, C3, 0, i0 + 4, hs, 0, NULL);
       }
       for (; i0 < T; i0++) {
         attn_abt1(srow, q + i0 * C3, kt, Tp, hs, round8(i0 + 1));
-        attn_softmax_row(p + i0 * T, srow, e, i0, T, scale);
-        attn_ax1(yh + i0 * C, p + i0 * T, v, C3, 0, i0 + 1, hs, 0);
+        attn_softmax_row(p + i0 * T, srow, i0, T, scale);
+        attn_ax1(yh + i0 * C, p + i0 * T, v, C3, 0, i0 + 1, hs, 0, NULL);
       }
     }
   return SL_OK;
 }
 
-/* Accumulates into dqkv, as the BLAS and naive kernels do. */
-SL_VEC int sl_gpt_attention_backward_vec(float *dqkv, float *scratch, const float *dy,
-                                         const float *att, const float *qkv, size_t B, size_t T,
-                                         size_t C, size_t NH) {
+/* The backward: acc = 1 accumulates into dqkv, as the BLAS and naive kernels do; acc = 0
+ * overwrites it (each row of dq, dk and dv is complete after one call of attn_ax4 or attn_atx4)
+ * and, when dbias [3C] is not NULL, adds dqkv's column sums into it: the qkv bias gradient. */
+static ATTN_INLINE int attn_backward(float *dqkv, float *dbias, int acc, float *scratch,
+                                     const float *dy, const float *att, const float *qkv, size_t B,
+                                     size_t T, size_t C, size_t NH) {
   SL_CALL(attn_dims(T, C, NH));
   const size_t hs = C / NH, C3 = 3 * C, Tp = round8(T);
   SL_CHECK(hs % 8 == 0, SL_ERR_ARG, "vector attention needs a head size that is a multiple of 8");
   const float scale = 1.0f / sqrtf((float)hs);
-  /* vT [hs x Tp]; dS [T x Tp]; P^T and dS^T [T x Tp] */
-  float *vt = scratch, *ds = vt + hs * Tp, *pt = ds + T * Tp, *dst = pt + T * Tp;
+  float *vt = scratch, *ds = vt + hs * Tp; /* vT [hs x Tp]; dS [T x Tp] */
   for (size_t b = 0; b < B; b++)
     for (size_t h = 0; h < NH; h++) {
       const float *q = qkv + b * T * C3 + h * hs, *k = q + C, *v = q + 2 * C;
       float *dq = dqkv + b * T * C3 + h * hs, *dk = dq + C, *dv = dq + 2 * C;
+      float *dbq = dbias ? dbias + h * hs : NULL, *dbk = dbias ? dbias + C + h * hs : NULL;
+      float *dbv = dbias ? dbias + 2 * C + h * hs : NULL;
       const float *p = att + (b * NH + h) * T * T, *dyh = dy + b * T * C + h * hs;
+      /* the next (b, h)'s rows of qkv, dqkv and dy, 4 rows per block */
+      const int more = b + 1 < B || h + 1 < NH;
+      const size_t bn = h + 1 < NH ? b : b + 1, hn = h + 1 < NH ? h + 1 : 0;
+      const float *qn = qkv + (more ? bn * T * C3 + hn * hs : 0);
+      const float *dqn = dqkv + (more ? bn * T * C3 + hn * hs : 0);
+      const float *dyn = dy + (more ? bn * T * C + hn * hs : 0);
+      const float *pn = att + (more ? (bn * NH + hn) * T * T : 0);
       attn_transpose(vt, v, C3, T, hs);
       /* forward: Y = P V  ->  dP = dY V^T (below the causal edge) */
       size_t i0 = 0;
-      for (; i0 + 4 <= T; i0 += 4)
+      for (; i0 + 4 <= T; i0 += 4) {
+        if (more)
+          for (size_t r = i0; r < i0 + 4; r++) {
+            for (size_t c = 0; c < 3; c++)
+              ATTN_PREFETCH_ROW(qn + c * C, C3, r, hs, 0);
+            ATTN_PREFETCH_ROW(dyn, C, r, hs, 0);
+          }
         attn_abt4(ds + i0 * Tp, Tp, dyh + i0 * C, C, vt, Tp, hs, round8(i0 + 4));
+      }
       for (; i0 < T; i0++)
         attn_abt1(ds + i0 * Tp, dyh + i0 * C, vt, Tp, hs, round8(i0 + 1));
       /* forward: P = softmax_{j <= i}(scale S)  ->  dS = scale P (dP - sum_j P dP), 0 above */
@@ -739,30 +951,42 @@ SL_VEC int sl_gpt_attention_backward_vec(float *dqkv, float *scratch, const floa
           dot += pr[j] * dr[j];
         for (size_t l = 0; l < 8; l++)
           dot += dl[l];
-        for (j = 0; j < J; j++)
+        for (j = 0; j < J; j++) /* columns past J are never read */
           dr[j] = scale * pr[j] * (dr[j] - dot);
-        for (; j < Tp; j++)
-          dr[j] = 0.0f;
       }
-      for (size_t i = 0; i < T; i++)
-        for (size_t j = 0; j < T; j++) {
-          pt[j * Tp + i] = p[i * T + j];
-          dst[j * Tp + i] = ds[i * Tp + j];
-        }
       /* forward: S = Q K^T  ->  dQ += dS K (rows j <= i), dK += dS^T Q (rows i >= j);
-       * forward: Y = P V  ->  dV += P^T dY (rows i >= j) */
+       * forward: Y = P V  ->  dV += P^T dY (rows i >= j). dS and P are 0 above the diagonal,
+       * so the 4-row blocks may run past the causal edge. */
       for (i0 = 0; i0 + 4 <= T; i0 += 4) {
-        attn_ax4(dq + i0 * C3, C3, ds + i0 * Tp, Tp, k, C3, 0, i0 + 4, hs, 1);
-        attn_ax4(dk + i0 * C3, C3, dst + i0 * Tp, Tp, q, C3, i0, T, hs, 1);
-        attn_ax4(dv + i0 * C3, C3, pt + i0 * Tp, Tp, dyh, C, i0, T, hs, 1);
+        if (more)
+          for (size_t r = i0; r < i0 + 4; r++) {
+            for (size_t c = 0; c < 3; c++)
+              ATTN_PREFETCH_ROW(dqn + c * C, C3, r, hs, 1);
+            ATTN_PREFETCH_ROW(pn, T, r, r + 1, 0); /* P up to the causal edge */
+          }
+        attn_ax4(dq + i0 * C3, C3, ds + i0 * Tp, Tp, k, C3, 0, i0 + 4, hs, acc, dbq);
+        attn_atx4(dk + i0 * C3, C3, ds + i0, Tp, q, C3, i0, T, hs, acc, dbk);
+        attn_atx4(dv + i0 * C3, C3, p + i0, T, dyh, C, i0, T, hs, acc, dbv);
       }
       for (; i0 < T; i0++) {
-        attn_ax1(dq + i0 * C3, ds + i0 * Tp, k, C3, 0, i0 + 1, hs, 1);
-        attn_ax1(dk + i0 * C3, dst + i0 * Tp, q, C3, i0, T, hs, 1);
-        attn_ax1(dv + i0 * C3, pt + i0 * Tp, dyh, C, i0, T, hs, 1);
+        attn_ax1(dq + i0 * C3, ds + i0 * Tp, k, C3, 0, i0 + 1, hs, acc, dbq);
+        attn_atx1(dk + i0 * C3, ds + i0, Tp, q, C3, i0, T, hs, acc, dbk);
+        attn_atx1(dv + i0 * C3, p + i0, T, dyh, C, i0, T, hs, acc, dbv);
       }
     }
   return SL_OK;
+}
+
+SL_VEC int sl_gpt_attention_backward_vec(float *dqkv, float *scratch, const float *dy,
+                                         const float *att, const float *qkv, size_t B, size_t T,
+                                         size_t C, size_t NH) {
+  return attn_backward(dqkv, NULL, 1, scratch, dy, att, qkv, B, T, C, NH);
+}
+
+SL_VEC int sl_gpt_attention_backward_vec_set(float *dqkv, float *dbias, float *scratch,
+                                             const float *dy, const float *att, const float *qkv,
+                                             size_t B, size_t T, size_t C, size_t NH) {
+  return attn_backward(dqkv, dbias, 0, scratch, dy, att, qkv, B, T, C, NH);
 }
 
 /* ---------------------------------------------------------------- shape */
@@ -1075,15 +1299,13 @@ static int gpt_forward(sl_model *m, const int32_t *tokens, int B_, float *loss) 
       SL_CALL(sl_gpt_attention_forward_vec(a->atty, a->att, p->datt, a->qkv, B, T, C, NH));
     else
       SL_CALL(sl_gpt_attention_forward(a->atty, a->att, a->qkv, B, T, C, NH));
-    SL_CALL(sl_matmul_forward(a->res1, a->atty, k->proj_w, k->proj_b, BT, C, C, SL_W_OUT_IN));
-    SL_CALL(gpt_residual_forward(a->res1, res, BT * C));
+    SL_CALL(sl_gpt_matmul_residual(a->res1, a->atty, k->proj_w, k->proj_b, res, BT, C, C));
     SL_CALL(
         sl_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res1, k->ln2_g, k->ln2_b, BT, C));
     SL_CALL(sl_matmul_forward(a->fch, a->ln2, k->fc_w, k->fc_b, BT, C, 4 * C, SL_W_OUT_IN));
     SL_CALL(sl_gelu_forward(a->fch_gelu, a->fch, BT * 4 * C));
-    SL_CALL(sl_matmul_forward(a->res2, a->fch_gelu, k->fcproj_w, k->fcproj_b, BT, 4 * C, C,
-                              SL_W_OUT_IN));
-    SL_CALL(gpt_residual_forward(a->res2, a->res1, BT * C));
+    SL_CALL(sl_gpt_matmul_residual(a->res2, a->fch_gelu, k->fcproj_w, k->fcproj_b, a->res1, BT,
+                                   4 * C, C));
     res = a->res2;
   }
   SL_CALL(sl_layernorm_forward(p->lnf, p->lnf_mean, p->lnf_rstd, res, w->lnf_g, w->lnf_b, BT, C));
@@ -1124,34 +1346,37 @@ static int gpt_backward(sl_model *m, const int32_t *tokens, int B_) {
     const gpt_block *k = &w->block[l], *dk = &g->block[l];
     const gpt_acts *a = &p->acts[l];
     const float *res_in = l > 0 ? p->acts[l - 1].res2 : p->x0;
-    /* dres holds d res2. forward: gpt_residual_forward(a->res2, a->res1, ...) passes it to both
-     * the fcproj output and res1 unchanged. */
-    /* forward: sl_matmul_forward(a->res2, a->fch_gelu, k->fcproj_w, k->fcproj_b, ...) */
+    /* dres holds d res2. forward: sl_gpt_matmul_residual(a->res2, a->fch_gelu, k->fcproj_w,
+     * k->fcproj_b, a->res1, ...) passes it to both the fcproj output and res1 unchanged. */
     SL_CALL(sl_matmul_backward_set(p->dfch, dk->fcproj_w, dk->fcproj_b, p->dres, a->fch_gelu,
                                    k->fcproj_w, BT, 4 * C, C, SL_W_OUT_IN));
-    /* forward: sl_gelu_forward(a->fch_gelu, a->fch, BT * 4 * C), which left gelu' in a->fch */
-    SL_CALL(sl_gelu_backward(p->dfch, a->fch, BT * 4 * C));
+    /* forward: sl_gelu_forward(a->fch_gelu, a->fch, BT * 4 * C), which left gelu' in a->fch;
+     * the same pass sums fc's bias gradient */
+    SL_CALL(sl_gelu_backward_bias(p->dfch, dk->fc_b, a->fch, BT, 4 * C));
     /* forward: sl_matmul_forward(a->fch, a->ln2, k->fc_w, k->fc_b, BT, C, 4 * C, ...) */
-    SL_CALL(sl_matmul_backward_set(p->dln, dk->fc_w, dk->fc_b, p->dfch, a->ln2, k->fc_w, BT, C,
-                                   4 * C, SL_W_OUT_IN));
+    SL_CALL(sl_matmul_backward_set(p->dln, dk->fc_w, NULL, p->dfch, a->ln2, k->fc_w, BT, C, 4 * C,
+                                   SL_W_OUT_IN));
     /* forward: sl_layernorm_forward(a->ln2, ..., a->res1, k->ln2_g, k->ln2_b, BT, C); adds the
      * MLP branch's share to dres, which becomes d res1 */
     SL_CALL(sl_layernorm_backward(p->dres, dk->ln2_g, dk->ln2_b, p->dln, a->res1, k->ln2_g,
                                   a->ln2_mean, a->ln2_rstd, BT, C));
-    /* forward: gpt_residual_forward(a->res1, res, ...): d res1 reaches the proj output as is.
-     * forward: sl_matmul_forward(a->res1, a->atty, k->proj_w, k->proj_b, BT, C, C, ...) */
+    /* forward: sl_gpt_matmul_residual(a->res1, a->atty, k->proj_w, k->proj_b, res, ...): d res1
+     * reaches the proj output as is */
     SL_CALL(sl_matmul_backward_set(p->datty, dk->proj_w, dk->proj_b, p->dres, a->atty, k->proj_w,
                                    BT, C, C, SL_W_OUT_IN));
     /* forward: sl_gpt_attention_forward(a->atty, a->att, a->qkv, B, T, C, NH) */
-    memset(p->dqkv, 0, 3 * nc);
-    if ((C / NH) % 8 == 0)
-      SL_CALL(
-          sl_gpt_attention_backward_vec(p->dqkv, p->datt, p->datty, a->att, a->qkv, B, T, C, NH));
-    else
+    /* the vector kernel overwrites dqkv and sums qkv's bias gradient on the way */
+    const int vec = (C / NH) % 8 == 0;
+    if (vec)
+      SL_CALL(sl_gpt_attention_backward_vec_set(p->dqkv, dk->qkv_b, p->datt, p->datty, a->att,
+                                                a->qkv, B, T, C, NH));
+    else {
+      memset(p->dqkv, 0, 3 * nc);
       SL_CALL(sl_gpt_attention_backward(p->dqkv, p->datt, p->datty, a->att, a->qkv, B, T, C, NH));
+    }
     /* forward: sl_matmul_forward(a->qkv, a->ln1, k->qkv_w, k->qkv_b, BT, C, 3 * C, ...) */
-    SL_CALL(sl_matmul_backward_set(p->dln, dk->qkv_w, dk->qkv_b, p->dqkv, a->ln1, k->qkv_w, BT, C,
-                                   3 * C, SL_W_OUT_IN));
+    SL_CALL(sl_matmul_backward_set(p->dln, dk->qkv_w, vec ? NULL : dk->qkv_b, p->dqkv, a->ln1,
+                                   k->qkv_w, BT, C, 3 * C, SL_W_OUT_IN));
     /* forward: sl_layernorm_forward(a->ln1, ..., res, k->ln1_g, k->ln1_b, BT, C); dres becomes
      * d res_in, the gradient of the previous block's output */
     SL_CALL(sl_layernorm_backward(p->dres, dk->ln1_g, dk->ln1_b, p->dln, res_in, k->ln1_g,

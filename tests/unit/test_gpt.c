@@ -27,8 +27,17 @@ int sl_gpt_attention_backward(float *dqkv, float *scratch, const float *dy, cons
 int sl_gpt_attention_backward_naive(float *dqkv, float *scratch, const float *dy, const float *att,
                                     const float *qkv, size_t B, size_t T, size_t C, size_t NH);
 size_t sl_gpt_attention_scratch_floats(size_t T, size_t hs);
+int sl_gpt_matmul_residual(float *out, const float *inp, const float *w, const float *bias,
+                           const float *res, size_t n, size_t cin, size_t cout);
+int sl_gpt_matmul_residual_naive(float *out, const float *inp, const float *w, const float *bias,
+                                 const float *res, size_t n, size_t cin, size_t cout);
+int sl_gelu_backward_bias(float *d, float *dbias, const float *dgelu, size_t n, size_t cols);
+int sl_gelu_backward_bias_naive(float *d, float *dbias, const float *dgelu, size_t n, size_t cols);
 int sl_gpt_attention_forward_vec(float *y, float *att, float *scratch, const float *qkv, size_t B,
                                  size_t T, size_t C, size_t NH);
+int sl_gpt_attention_backward_vec_set(float *dqkv, float *dbias, float *scratch, const float *dy,
+                                      const float *att, const float *qkv, size_t B, size_t T,
+                                      size_t C, size_t NH);
 int sl_gpt_attention_backward_vec(float *dqkv, float *scratch, const float *dy, const float *att,
                                   const float *qkv, size_t B, size_t T, size_t C, size_t NH);
 
@@ -279,8 +288,25 @@ static void test_fast_kernels_match_naive(void) {
     SL_ASSERT_OK(sl_gpt_attention_forward_naive(y2, a2, qkv, B, T, C, NH));
     SL_ASSERT_OK(sl_gpt_attention_backward_vec(d1, scratch, dy, a1, qkv, B, T, C, NH));
     SL_ASSERT_OK(sl_gpt_attention_backward_naive(d2, scratch, dy, a2, qkv, B, T, C, NH));
-    const double e =
+    double e =
         fmax(fmax(rel_diff(y1, y2, BT * C), rel_diff(a1, a2, na)), rel_diff(d1, d2, BT * 3 * C));
+    /* the overwriting variant with the bias gradient: dqkv from NaN, against the naive kernel on
+     * zeros and the column sums of its result in double, added onto a random dbias */
+    float *db1 = calloc(3 * C, sizeof(float)), *db2 = calloc(3 * C, sizeof(float));
+    fill_normal(db1, 3 * C, 1.0, &r);
+    memcpy(db2, db1, 3 * C * sizeof(float));
+    for (size_t i = 0; i < BT * 3 * C; i++)
+      d1[i] = NAN, d2[i] = 0.0f;
+    SL_ASSERT_OK(sl_gpt_attention_backward_vec_set(d1, db1, scratch, dy, a1, qkv, B, T, C, NH));
+    SL_ASSERT_OK(sl_gpt_attention_backward_naive(d2, scratch, dy, a2, qkv, B, T, C, NH));
+    for (size_t c = 0; c < 3 * C; c++) {
+      double sum = 0.0;
+      for (size_t i = 0; i < BT; i++)
+        sum += d2[i * 3 * C + c];
+      db2[c] += (float)sum;
+    }
+    e = fmax(e, fmax(rel_diff(d1, d2, BT * 3 * C), rel_diff(db1, db2, 3 * C)));
+    free(db1), free(db2);
     worst_att = fmax(worst_att, e);
     int zero = 1;
     for (size_t h = 0; h < B * NH; h++)
@@ -291,7 +317,8 @@ static void test_fast_kernels_match_naive(void) {
     free(qkv), free(dy), free(y1), free(y2), free(a1), free(a2), free(d1), free(d2);
     free(scratch);
   }
-  printf("\n  attention vector vs naive (hs 16, 32, 8): %.2e (max rel over y, att, dqkv)",
+  printf("\n  attention vector vs naive (hs 16, 32, 8): %.2e (max rel over y, att, dqkv, and the "
+         "overwriting backward's dqkv and bias gradient)",
          worst_att);
   CU_ASSERT_TRUE(worst_att < 1e-5);
 
@@ -373,6 +400,39 @@ static void test_fast_kernels_match_naive(void) {
            fabs(l1 - l2), ep, eg);
     CU_ASSERT_TRUE(fabs(l1 - l2) < 1e-6 * fabs(l2) + 1e-7 && ep < 1e-6 && eg < 1e-5);
     free(z), free(p1), free(p2), free(g1), free(g2);
+  }
+
+  /* the fused passes: residual projection (sgemm onto res + bias) and GELU backward with the
+   * bias gradient, against their naive compositions; shapes off the multiples of 8 */
+  {
+    const size_t n = 23, IC = 37, OC = 29;
+    float *w = calloc(OC * IC, sizeof(float)), *x = calloc(n * IC, sizeof(float));
+    float *bias = calloc(OC, sizeof(float)), *res = calloc(n * OC, sizeof(float));
+    float *o1 = calloc(n * OC, sizeof(float)), *o2 = calloc(n * OC, sizeof(float));
+    fill_normal(w, OC * IC, 0.5, &r);
+    fill_normal(x, n * IC, 1.0, &r);
+    fill_normal(bias, OC, 1.0, &r);
+    fill_normal(res, n * OC, 3.0, &r);
+    for (size_t i = 0; i < n * OC; i++)
+      o1[i] = NAN; /* overwritten, not accumulated onto */
+    SL_ASSERT_OK(sl_gpt_matmul_residual(o1, x, w, bias, res, n, IC, OC));
+    SL_ASSERT_OK(sl_gpt_matmul_residual_naive(o2, x, w, bias, res, n, IC, OC));
+    const double em = rel_diff(o1, o2, n * OC);
+    float *d1 = calloc(n * OC, sizeof(float)), *d2 = calloc(n * OC, sizeof(float));
+    float *dg = calloc(n * OC, sizeof(float)), *db1 = calloc(OC, sizeof(float));
+    float *db2 = calloc(OC, sizeof(float));
+    fill_normal(d1, n * OC, 1.0, &r);
+    memcpy(d2, d1, n * OC * sizeof(float));
+    fill_normal(dg, n * OC, 1.0, &r);
+    fill_normal(db1, OC, 1.0, &r); /* accumulated onto */
+    memcpy(db2, db1, OC * sizeof(float));
+    SL_ASSERT_OK(sl_gelu_backward_bias(d1, db1, dg, n, OC));
+    SL_ASSERT_OK(sl_gelu_backward_bias_naive(d2, db2, dg, n, OC));
+    const double eg = fmax(rel_diff(d1, d2, n * OC), rel_diff(db1, db2, OC));
+    printf("\n  residual matmul vs naive: %.2e; gelu backward with bias vs naive: %.2e", em, eg);
+    CU_ASSERT_TRUE(em < 1e-5 && eg < 1e-5);
+    free(w), free(x), free(bias), free(res), free(o1), free(o2), free(d1), free(d2), free(dg);
+    free(db1), free(db2);
   }
 
   /* sl_matmul_backward_set overwrites dinp: start it from garbage, compare with the naive
