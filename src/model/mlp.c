@@ -19,17 +19,14 @@
  * order). Write W1_t [C x H] for the rows t*C .. t*C+C-1 of W1 (the block of position t).
  *   sgemm path: x . W1 as one [B x T*C] . [T*C x H] sgemm; backward dx = dh . W1^T, dW1 = x^T . dh,
  *               then demb scattered from dx: 3 B T C H multiply-adds per step.
- *   table path: W1 is repacked as Wp [C x T*H] (Wp[c][t*H + j] = W1_t[c][j]), and all T tables
- *               come from one sgemm Tab [V x T*H] = emb [V x C] . Wp, Tab[v][t*H ..] = Tab_t[v];
- *               then pre[b] = b1 + sum_t Tab_t[row_b[t]] (gathers and adds). Backward scatters
- *               dh into G [V x T*H] (G_t[v] = sum of dh_b over the rows with row_b[t] = v), then
- *               dWp = emb^T . G (one sgemm, unpacked into dW1) and demb += G . Wp^T (one sgemm,
- *               K = T*H): 3 T V C H multiply-adds plus 2 B T H adds, in three sgemms whose
- *               shapes keep OpenBLAS near its peak (T sgemms per product with K = C or V and
- *               N = H ran at 60-77% of it).
+ *   table path: Tab_t = emb . W1_t [V x H] for each t (T sgemms V x C x H), then
+ *               pre[b] = b1 + sum_t Tab_t[row_b[t]] (gathers and adds). Backward scatters dh into
+ *               G_t [V x H] (G_t[v] = sum of dh_b over the rows with row_b[t] = v), then
+ *               dW1_t = emb^T . G_t and demb += sum_t G_t . W1_t^T: 3 T V C H multiply-adds
+ *               plus 2 B T H adds.
  * The table path is cheaper exactly when V < B (rows of the call), and is chosen then when the
  * tables exist (allocated in setup iff V < spec.B); sl_mlp_set_path can force either for tests.
- * Tab and G share one [V x T*H] buffer: the forward's tables are dead once h is computed. */
+ * Tab and G share one [T x V x H] buffer: the forward's tables are dead once h is computed. */
 #include <cblas.h>
 #include <limits.h>
 #include <math.h>
@@ -50,11 +47,9 @@ typedef struct mlp {
   float *h;      /* [B x H] hidden activations after tanh */
   float *logits; /* [B x V] */
   float *dlogits, *dh, *dx;
-  float *tab;        /* [V x T*H] Tab in the forward, G in the backward; NULL unless V < spec.B */
-  float *wp;         /* [C x T*H] W1 repacked for the tables (valid from forward to backward) */
-  float *dwp;        /* [C x T*H] dWp before it is unpacked into dW1 */
-  uint8_t *seen;     /* [V x T] the backward scatter's first-touch marks; with tab */
-  sl_mlp_path force; /* SL_MLP_PATH_AUTO unless a test forces a path */
+  float *tab;    /* [T x V x H] Tab_t in the forward, G_t in the backward; NULL unless V < spec.B */
+  uint8_t *seen; /* [T x V] the backward scatter's first-touch marks; with tab */
+  sl_mlp_path force;     /* SL_MLP_PATH_AUTO unless a test forces a path */
   sl_mlp_path last_path; /* path of the last forward; backward follows it */
   int last_B; /* rows of the last forward (0: none yet); backward must use the same batch */
 } mlp;
@@ -160,8 +155,6 @@ static void mlp_teardown(sl_model *m) {
   free(p->dh);
   free(p->dx);
   free(p->tab);
-  free(p->wp);
-  free(p->dwp);
   free(p->seen);
   free(p);
   m->impl = NULL;
@@ -205,11 +198,8 @@ static int mlp_setup(sl_model *m) {
   SL_ALLOC(p->dh, B * H);
   SL_ALLOC(p->dx, B * T * C);
   if (V < B) {
-    SL_CHECK(T * H <= INT_MAX && V * T * H <= INT_MAX, SL_ERR_CONFIG,
-             "MLP sizes V=%zu, T*H=%zu do not fit BLAS's int", V, T * H);
+    SL_CHECK(V * H <= INT_MAX, SL_ERR_CONFIG, "MLP sizes V=%zu, H=%zu do not fit BLAS's int", V, H);
     SL_ALLOC(p->tab, T * V * H);
-    SL_ALLOC(p->wp, C * T * H);
-    SL_ALLOC(p->dwp, C * T * H);
     SL_ALLOC(p->seen, T * V);
   }
   m->targets_per_row = 1;
@@ -250,8 +240,8 @@ sl_mlp_path sl_mlp_last_path(const sl_model *m) {
 }
 
 /* The table path's forward of the first layer with the tanh:
- * h[b] = tanh(b1 + sum_t Tab_t[row_b[t]]), Tab_t[v] = emb[v] . W1_t [H] at tab + (v*T + t)*H. The
- * tanh is applied while the row is in cache (the same sl_tanhf_fast as sl_tanh_forward). */
+ * h[b] = tanh(b1 + sum_t Tab_t[row_b[t]]), Tab_t = emb . W1_t [V x H] at tab + t*V*H. The tanh
+ * is applied while the row is in cache (the same sl_tanhf_fast as sl_tanh_forward). */
 SL_VEC static void mlp_gather_tanh(float *restrict h, const float *restrict tab, const float *b1,
                                    const int32_t *tokens, size_t B, size_t T, size_t V, size_t H) {
   for (size_t b = 0; b < B; b++) {
@@ -259,7 +249,7 @@ SL_VEC static void mlp_gather_tanh(float *restrict h, const float *restrict tab,
     const int32_t *row = tokens + b * (T + 1);
     memcpy(hb, b1, H * sizeof *hb);
     for (size_t t = 0; t < T; t++) {
-      const float *restrict e = tab + ((size_t)row[t] * T + t) * H;
+      const float *restrict e = tab + (t * V + (size_t)row[t]) * H;
       for (size_t j = 0; j < H; j++)
         hb[j] += e[j];
     }
@@ -270,9 +260,8 @@ SL_VEC static void mlp_gather_tanh(float *restrict h, const float *restrict tab,
 
 /* The table path's backward of the tanh and the scatter: with dpre_b = dh_b * (1 - h_b^2) (the
  * tanh backward, written back into dh), G_t[v] = sum of dpre_b over rows b with
- * row_b[t] = v, and db1 += sum_b dpre_b. Overwrites g [V x T*H] (G_t[v] at g + (v*T + t)*H): the
- * first row to reach a (v, t) copies instead of adding (seen [V x T] marks them), and only the
- * never-reached rows
+ * row_b[t] = v, and db1 += sum_b dpre_b. Overwrites g [T x V x H]: the first row to reach a
+ * (t, v) copies instead of adding (seen [T x V] marks them), and only the never-reached rows
  * are zeroed, so the 2 MB of G of the bench model are not cleared first. */
 SL_VEC static void mlp_tanh_scatter(float *restrict g, uint8_t *restrict seen, float *restrict db1,
                                     float *restrict dh, const float *restrict h,
@@ -287,7 +276,7 @@ SL_VEC static void mlp_tanh_scatter(float *restrict g, uint8_t *restrict seen, f
       db1[j] += d[j];
     }
     for (size_t t = 0; t < T; t++) {
-      const size_t k = (size_t)row[t] * T + t;
+      const size_t k = t * V + (size_t)row[t];
       float *restrict gv = g + k * H;
       if (seen[k])
         for (size_t j = 0; j < H; j++)
@@ -321,12 +310,9 @@ static int mlp_forward(sl_model *m, const int32_t *tokens, int B_, float *loss) 
   if (path == SL_MLP_PATH_AUTO) path = p->tab && V < B ? SL_MLP_PATH_TABLE : SL_MLP_PATH_SGEMM;
   if (path == SL_MLP_PATH_TABLE) {
     SL_CALL(mlp_check_tokens(tokens, B, T, V));
-    for (size_t t = 0; t < T; t++) /* Wp[c][t*H ..] = W1_t[c] */
-      for (size_t c = 0; c < C; c++)
-        memcpy(p->wp + c * T * H + t * H, p->w1 + (t * C + c) * H, H * sizeof *p->wp);
-    /* Tab [V x T*H] = emb [V x C] . Wp [C x T*H] */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)V, (int)(T * H), (int)C, 1.0f,
-                p->emb, (int)C, p->wp, (int)(T * H), 0.0f, p->tab, (int)(T * H));
+    for (size_t t = 0; t < T; t++) /* Tab_t [V x H] = emb [V x C] . W1_t [C x H] */
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)V, (int)H, (int)C, 1.0f, p->emb,
+                  (int)C, p->w1 + t * C * H, (int)H, 0.0f, p->tab + t * V * H, (int)H);
     mlp_gather_tanh(p->h, p->tab, p->b1, tokens, B, T, V, H);
   } else {
     SL_CALL(sl_mlp_embed_forward(p->x, tokens, p->emb, B, T, C));
@@ -356,16 +342,15 @@ static int mlp_backward(sl_model *m, const int32_t *tokens, int B_) {
       sl_matmul_backward_set(p->dh, p->dw2, p->db2, p->dlogits, p->h, p->w2, B, H, V, SL_W_IN_OUT));
   if (p->last_path == SL_MLP_PATH_TABLE) {
     mlp_tanh_scatter(p->tab, p->seen, p->db1, p->dh, p->h, tokens, B, T, V, H);
-    const int TH = (int)(T * H);
-    /* dWp [C x T*H] = emb^T [C x V] . G [V x T*H], unpacked into dW1 (zeroed above) */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)C, TH, (int)V, 1.0f, p->emb, (int)C,
-                p->tab, TH, 0.0f, p->dwp, TH);
-    for (size_t t = 0; t < T; t++)
-      for (size_t c = 0; c < C; c++)
-        memcpy(p->dw1 + (t * C + c) * H, p->dwp + c * T * H + t * H, H * sizeof *p->dw1);
-    /* demb [V x C] += G [V x T*H] . Wp^T [T*H x C] (Wp as packed by the forward) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)V, (int)C, TH, 1.0f, p->tab, TH,
-                p->wp, TH, 1.0f, p->demb, (int)C);
+    for (size_t t = 0; t < T; t++) {
+      const float *g = p->tab + t * V * H, *w = p->w1 + t * C * H;
+      /* dW1_t [C x H] += emb^T [C x V] . G_t [V x H] */
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)C, (int)H, (int)V, 1.0f, p->emb,
+                  (int)C, g, (int)H, 1.0f, p->dw1 + t * C * H, (int)H);
+      /* demb [V x C] += G_t [V x H] . W1_t^T [H x C] */
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)V, (int)C, (int)H, 1.0f, g, (int)H,
+                  w, (int)H, 1.0f, p->demb, (int)C);
+    }
     return SL_OK;
   }
   SL_CALL(sl_tanh_backward(p->dh, p->dh, p->h, B * H));
@@ -375,14 +360,13 @@ static int mlp_backward(sl_model *m, const int32_t *tokens, int B_) {
   return SL_OK;
 }
 
-/* x, dx [B x T C], h, dh [B x H], logits, dlogits [B x V], and the tables [V x T*H] with Wp
- * and dWp [C x T*H] when V < B, as allocated in mlp_setup. */
+/* x, dx [B x T C], h, dh [B x H], logits, dlogits [B x V], and the tables [T x V x H] when
+ * V < B, as allocated in mlp_setup. */
 static size_t mlp_activation_floats(const sl_model_spec *s) {
   const size_t B = (size_t)s->B, T = (size_t)s->T, C = (size_t)s->C, H = (size_t)s->H,
                V = (size_t)s->V;
   /* (+ T*V bytes of first-touch marks with the tables, well under T*V*H floats) */
-  return 2 * B * T * C + 2 * B * H + 2 * B * V +
-         (V < B ? T * V * H + 2 * C * T * H + T * V / 4 + 1 : 0);
+  return 2 * B * T * C + 2 * B * H + 2 * B * V + (V < B ? T * V * H + T * V / 4 + 1 : 0);
 }
 
 const sl_model_ops sl_mlp_ops = {
