@@ -646,18 +646,21 @@ static ATTN_INLINE void attn_abt1(float *out, const float *a, const float *bt, s
     if (db) v8_store((db) + (d), v8_load((db) + (d)) + (((c0) + (c1)) + ((c2) + (c3))));           \
   } while (0)
 
-/* out[r][:D] (+)= sum_{j0 <= j < j1} a[r][j] x[j][:D] for R = 4 rows (x rows at stride ldx, D a
- * multiple of 8); acc = 1 adds to out, 0 overwrites it, and then db (when not NULL) gets the
- * column sums of the 4 rows added. Two 8-float chunks of D at a time where there are two, as in
- * attn_abt4. */
-static ATTN_INLINE void attn_ax4(float *out, size_t ldo, const float *a, size_t lda, const float *x,
-                                 size_t ldx, size_t j0, size_t j1, size_t D, int acc, float *db) {
+/* out[r][:D] (+)= sum_{j0 <= j < j1} a(r, j) x[j][:D] for R = 4 rows (x rows at stride ldx, D a
+ * multiple of 8), a(r, j) = a[r * sr + j * sj]; acc = 1 adds to out, 0 overwrites it, and then db
+ * (when not NULL) gets the column sums of the 4 rows added. Two 8-float chunks of D at a time
+ * where there are two, as in attn_abt4. Called through attn_ax4 (a by rows) and attn_atx4 (a by
+ * columns); always inlined, so each gets its own code with the unit stride a constant. */
+static ATTN_INLINE void attn_ax4s(float *out, size_t ldo, const float *a, size_t sr, size_t sj,
+                                  const float *x, size_t ldx, size_t j0, size_t j1, size_t D,
+                                  int acc, float *db) {
   size_t d = 0;
   for (; d + 16 <= D; d += 16) {
     attn_v8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0}, e0 = {0}, e1 = {0}, e2 = {0}, e3 = {0};
     for (size_t j = j0; j < j1; j++) {
       const attn_v8 xv = v8_load(x + j * ldx + d), xw = v8_load(x + j * ldx + d + 8);
-      const float a0 = a[j], a1 = a[lda + j], a2 = a[2 * lda + j], a3 = a[3 * lda + j];
+      const float *aj = a + j * sj;
+      const float a0 = aj[0], a1 = aj[sr], a2 = aj[2 * sr], a3 = aj[3 * sr];
       c0 += a0 * xv, e0 += a0 * xw;
       c1 += a1 * xv, e1 += a1 * xw;
       c2 += a2 * xv, e2 += a2 * xw;
@@ -678,10 +681,11 @@ static ATTN_INLINE void attn_ax4(float *out, size_t ldo, const float *a, size_t 
     attn_v8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0};
     for (size_t j = j0; j < j1; j++) {
       const attn_v8 xv = v8_load(x + j * ldx + d);
-      c0 += a[j] * xv;
-      c1 += a[lda + j] * xv;
-      c2 += a[2 * lda + j] * xv;
-      c3 += a[3 * lda + j] * xv;
+      const float *aj = a + j * sj;
+      c0 += aj[0] * xv;
+      c1 += aj[sr] * xv;
+      c2 += aj[2 * sr] * xv;
+      c3 += aj[3 * sr] * xv;
     }
     ATTN_PUT(out + d, c0, acc);
     ATTN_PUT(out + ldo + d, c1, acc);
@@ -689,6 +693,11 @@ static ATTN_INLINE void attn_ax4(float *out, size_t ldo, const float *a, size_t 
     ATTN_PUT(out + 3 * ldo + d, c3, acc);
     ATTN_DB4(db, d, c0, c1, c2, c3);
   }
+}
+/* a[r][j] at a[r * lda + j]: rows of a. */
+static ATTN_INLINE void attn_ax4(float *out, size_t ldo, const float *a, size_t lda, const float *x,
+                                 size_t ldx, size_t j0, size_t j1, size_t D, int acc, float *db) {
+  attn_ax4s(out, ldo, a, lda, 1, x, ldx, j0, j1, D, acc, db);
 }
 static ATTN_INLINE void attn_ax1(float *out, const float *a, const float *x, size_t ldx, size_t j0,
                                  size_t j1, size_t D, int acc, float *db) {
@@ -708,45 +717,7 @@ static ATTN_INLINE void attn_ax1(float *out, const float *a, const float *x, siz
 static ATTN_INLINE void attn_atx4(float *out, size_t ldo, const float *a, size_t lda,
                                   const float *x, size_t ldx, size_t i0, size_t i1, size_t D,
                                   int acc, float *db) {
-  size_t d = 0;
-  for (; d + 16 <= D; d += 16) {
-    attn_v8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0}, e0 = {0}, e1 = {0}, e2 = {0}, e3 = {0};
-    for (size_t i = i0; i < i1; i++) {
-      const attn_v8 xv = v8_load(x + i * ldx + d), xw = v8_load(x + i * ldx + d + 8);
-      const float *ar = a + i * lda;
-      const float a0 = ar[0], a1 = ar[1], a2 = ar[2], a3 = ar[3];
-      c0 += a0 * xv, e0 += a0 * xw;
-      c1 += a1 * xv, e1 += a1 * xw;
-      c2 += a2 * xv, e2 += a2 * xw;
-      c3 += a3 * xv, e3 += a3 * xw;
-    }
-    ATTN_PUT(out + d, c0, acc);
-    ATTN_PUT(out + d + 8, e0, acc);
-    ATTN_PUT(out + ldo + d, c1, acc);
-    ATTN_PUT(out + ldo + d + 8, e1, acc);
-    ATTN_PUT(out + 2 * ldo + d, c2, acc);
-    ATTN_PUT(out + 2 * ldo + d + 8, e2, acc);
-    ATTN_PUT(out + 3 * ldo + d, c3, acc);
-    ATTN_PUT(out + 3 * ldo + d + 8, e3, acc);
-    ATTN_DB4(db, d, c0, c1, c2, c3);
-    ATTN_DB4(db, d + 8, e0, e1, e2, e3);
-  }
-  for (; d < D; d += 8) {
-    attn_v8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0};
-    for (size_t i = i0; i < i1; i++) {
-      const attn_v8 xv = v8_load(x + i * ldx + d);
-      const float *ar = a + i * lda;
-      c0 += ar[0] * xv;
-      c1 += ar[1] * xv;
-      c2 += ar[2] * xv;
-      c3 += ar[3] * xv;
-    }
-    ATTN_PUT(out + d, c0, acc);
-    ATTN_PUT(out + ldo + d, c1, acc);
-    ATTN_PUT(out + 2 * ldo + d, c2, acc);
-    ATTN_PUT(out + 3 * ldo + d, c3, acc);
-    ATTN_DB4(db, d, c0, c1, c2, c3);
-  }
+  attn_ax4s(out, ldo, a, 1, lda, x, ldx, i0, i1, D, acc, db);
 }
 static ATTN_INLINE void attn_atx1(float *out, const float *a, size_t lda, const float *x,
                                   size_t ldx, size_t i0, size_t i1, size_t D, int acc, float *db) {
