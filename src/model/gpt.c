@@ -348,12 +348,7 @@ SL_VEC int sl_gelu_backward_bias(float *restrict d, float *restrict dbias,
 
 int sl_gelu_backward_bias_naive(float *d, float *dbias, const float *dgelu, size_t n, size_t cols) {
   SL_CALL(sl_gelu_backward(d, dgelu, n * cols));
-  for (size_t c = 0; c < cols; c++) {
-    double s = 0.0;
-    for (size_t r = 0; r < n; r++)
-      s += d[r * cols + c];
-    dbias[c] += (float)s;
-  }
+  sl_bias_grad_naive(dbias, d, n, cols);
   return SL_OK;
 }
 

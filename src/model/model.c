@@ -292,14 +292,17 @@ int sl_matmul_backward_naive(float *dinp, float *dw, float *dbias, const float *
           s += (double)inp[r * cin + i] * dout[r * cout + o];
         dw[w_at(i, o, cin, cout, layout)] += (float)s;
       }
-  if (dbias)
-    for (size_t o = 0; o < cout; o++) {
-      double s = 0;
-      for (size_t r = 0; r < n; r++)
-        s += dout[r * cout + o];
-      dbias[o] += (float)s;
-    }
+  if (dbias) sl_bias_grad_naive(dbias, dout, n, cout);
   return SL_OK;
+}
+
+void sl_bias_grad_naive(float *dbias, const float *dout, size_t n, size_t cols) {
+  for (size_t c = 0; c < cols; c++) {
+    double s = 0;
+    for (size_t r = 0; r < n; r++)
+      s += dout[r * cols + c];
+    dbias[c] += (float)s;
+  }
 }
 
 /* ---------------------------------------------------------------- softmax cross-entropy */

@@ -43,6 +43,9 @@ int sl_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, 
 int sl_matmul_backward_naive(float *dinp, float *dw, float *dbias, const float *dout,
                              const float *inp, const float *w, size_t n, size_t cin, size_t cout,
                              sl_wlayout layout);
+/* The naive references' bias gradient: dbias [cols] += column sums of dout [n x cols], each
+ * summed in double. */
+void sl_bias_grad_naive(float *dbias, const float *dout, size_t n, size_t cols);
 /* As sl_matmul_backward, but dinp is OVERWRITTEN (dinp = dout . W^T; dw and dbias still
  * accumulate): saves the caller zeroing an activation gradient that has one producer. */
 int sl_matmul_backward_set(float *dinp, float *dw, float *dbias, const float *dout,
