@@ -247,44 +247,6 @@ static void summarise(const bdata *b, vsum *s) {
 
 /* ------------------------------------------------------------------ /analysis/bounds */
 
-static int h5_attr_f64(hid_t obj, const char *name, double v) {
-  hid_t sp = H5Screate(H5S_SCALAR);
-  hid_t a = H5Acreate2(obj, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
-  herr_t w = a >= 0 ? H5Awrite(a, H5T_NATIVE_DOUBLE, &v) : -1;
-  if (a >= 0) H5Aclose(a);
-  H5Sclose(sp);
-  SL_CHECK(w >= 0, SL_ERR_HDF5, "cannot write attribute %s", name);
-  return SL_OK;
-}
-
-static int h5_attr_str(hid_t obj, const char *name, const char *value) {
-  hid_t t = H5Tcopy(H5T_C_S1);
-  H5Tset_size(t, strlen(value) + 1);
-  hid_t sp = H5Screate(H5S_SCALAR);
-  hid_t a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-  herr_t w = a >= 0 ? H5Awrite(a, t, value) : -1;
-  if (a >= 0) H5Aclose(a);
-  H5Sclose(sp);
-  H5Tclose(t);
-  SL_CHECK(w >= 0, SL_ERR_HDF5, "cannot write attribute %s", name);
-  return SL_OK;
-}
-
-static int h5_f64(hid_t g, const char *name, size_t n, const double *v, const char *units,
-                  const char *desc) {
-  hsize_t dim = n;
-  hid_t sp = H5Screate_simple(1, &dim, NULL);
-  hid_t d = H5Dcreate2(g, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  herr_t w = d >= 0 && n ? H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) : 0;
-  H5Sclose(sp);
-  int err =
-      d >= 0 && w >= 0 ? SL_OK : SL_ERROR(SL_ERR_HDF5, "cannot write /analysis/bounds/%s", name);
-  if (err == SL_OK) err = h5_attr_str(d, "units", units);
-  if (err == SL_OK) err = h5_attr_str(d, "description", desc);
-  if (d >= 0) H5Dclose(d);
-  return err;
-}
-
 static int write_h5(hid_t f, const bdata *b, const vsum *s, size_t best_i, size_t violations) {
   if (H5Lexists(f, "/analysis", H5P_DEFAULT) <= 0) {
     hid_t a = H5Gcreate2(f, "/analysis", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
@@ -314,36 +276,43 @@ static int write_h5(hid_t f, const bdata *b, const vsum *s, size_t best_i, size_
   size_t len = (size_t)snprintf(list, sizeof list, "%s", names);
   for (size_t v = 0; v < b->nv && len < sizeof list; v++)
     len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", v ? ", " : "", b->vname[v]);
-  SL_CALL_GOTO(h5_attr_str(g, "description",
-                           "compression bounds of the cells (SCIENCE.md section 3; ingredients in "
-                           "/bounds): per variant, the bound against N at the variant's largest "
-                           "D, and counts"),
-               done);
-  SL_CALL_GOTO(h5_attr_str(g, "variants", list), done);
-  SL_CALL_GOTO(h5_attr_f64(g, "log2_vocab", meas ? b->log2v[best_i] : NAN), done);
-  SL_CALL_GOTO(h5_attr_f64(g, "best_bound", meas ? b->best[best_i] : NAN), done);
-  SL_CALL_GOTO(h5_attr_f64(g, "best_cell", meas ? (double)best_i : NAN), done);
-  SL_CALL_GOTO(h5_attr_f64(g, "measured_cells", (double)meas), done);
-  SL_CALL_GOTO(h5_attr_f64(g, "nonvacuous_cells", (double)nonvac), done);
-  SL_CALL_GOTO(h5_attr_f64(g, "violations", (double)violations), done);
-  SL_CALL_GOTO(h5_f64(g, "largest_d", b->nv, col[0], "tokens",
+  SL_CALL_GOTO(
+      sl_h5_attr_str(g, "description",
+                     "compression bounds of the cells (SCIENCE.md section 3; ingredients in "
+                     "/bounds): per variant, the bound against N at the variant's largest "
+                     "D, and counts"),
+      done);
+  SL_CALL_GOTO(sl_h5_attr_str(g, "variants", list), done);
+  SL_CALL_GOTO(sl_h5_attr_f64(g, "log2_vocab", meas ? b->log2v[best_i] : NAN), done);
+  SL_CALL_GOTO(sl_h5_attr_f64(g, "best_bound", meas ? b->best[best_i] : NAN), done);
+  SL_CALL_GOTO(sl_h5_attr_f64(g, "best_cell", meas ? (double)best_i : NAN), done);
+  SL_CALL_GOTO(sl_h5_attr_f64(g, "measured_cells", (double)meas), done);
+  SL_CALL_GOTO(sl_h5_attr_f64(g, "nonvacuous_cells", (double)nonvac), done);
+  SL_CALL_GOTO(sl_h5_attr_f64(g, "violations", (double)violations), done);
+  SL_CALL_GOTO(
+      sl_h5_write_f64(g, "largest_d", 1, &b->nv, col[0], "tokens",
                       "per variant: the largest D with a bound (the power law is fitted there)"),
-               done);
-  SL_CALL_GOTO(h5_f64(g, "bound_vs_n_exponent", b->nv, col[1], "1",
+      done);
+  SL_CALL_GOTO(
+      sl_h5_write_f64(g, "bound_vs_n_exponent", 1, &b->nv, col[1], "1",
                       "per variant: k of best_bound = c N^k over the cells of the largest D "
                       "(NaN: fewer than 3 sizes); k < 0 means larger models get better bounds"),
+      done);
+  SL_CALL_GOTO(
+      sl_h5_write_f64(g, "bound_vs_n_exponent_lo", 1, &b->nv, col[2], "1", "95% interval, low end"),
+      done);
+  SL_CALL_GOTO(sl_h5_write_f64(g, "bound_vs_n_exponent_hi", 1, &b->nv, col[3], "1",
+                               "95% interval, high end"),
                done);
-  SL_CALL_GOTO(h5_f64(g, "bound_vs_n_exponent_lo", b->nv, col[2], "1", "95% interval, low end"),
+  SL_CALL_GOTO(
+      sl_h5_write_f64(g, "min_bound", 1, &b->nv, col[4], "bits/token", "per variant: lowest bound"),
+      done);
+  SL_CALL_GOTO(sl_h5_write_f64(g, "nonvacuous", 1, &b->nv, col[5], "cells",
+                               "per variant: cells whose bound is below log2 V (random guessing)"),
                done);
-  SL_CALL_GOTO(h5_f64(g, "bound_vs_n_exponent_hi", b->nv, col[3], "1", "95% interval, high end"),
-               done);
-  SL_CALL_GOTO(h5_f64(g, "min_bound", b->nv, col[4], "bits/token", "per variant: lowest bound"),
-               done);
-  SL_CALL_GOTO(h5_f64(g, "nonvacuous", b->nv, col[5], "cells",
-                      "per variant: cells whose bound is below log2 V (random guessing)"),
-               done);
-  SL_CALL_GOTO(h5_f64(g, "measured", b->nv, col[6], "cells", "per variant: cells with a bound"),
-               done);
+  SL_CALL_GOTO(
+      sl_h5_write_f64(g, "measured", 1, &b->nv, col[6], "cells", "per variant: cells with a bound"),
+      done);
 done:
   H5Gclose(g);
   return err;

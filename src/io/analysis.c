@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "slingshot/error.h"
+#include "slingshot/h5util.h"
 #include "slingshot/results.h"
 
 /* ------------------------------------------------------------------ reading */
@@ -384,27 +385,6 @@ int sl_analysis_close(sl_analysis_writer *w) {
   return SL_OK;
 }
 
-static int put_attr(hid_t obj, const char *name, hid_t type, const void *value) {
-  if (H5Aexists(obj, name) > 0) H5Adelete(obj, name);
-  hid_t sp = H5Screate(H5S_SCALAR);
-  hid_t a = H5Acreate2(obj, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
-  herr_t r = a >= 0 ? H5Awrite(a, type, value) : -1;
-  if (a >= 0) H5Aclose(a);
-  H5Sclose(sp);
-  SL_CHECK(r >= 0, SL_ERR_HDF5, "cannot write attribute '%s'", name);
-  return SL_OK;
-}
-
-static int put_attr_str(hid_t obj, const char *name, const char *value) {
-  hid_t t = H5Tcopy(H5T_C_S1);
-  SL_CALL_HDF5(t);
-  H5Tset_size(t, strlen(value) + 1);
-  H5Tset_strpad(t, H5T_STR_NULLTERM);
-  int err = put_attr(obj, name, t, value);
-  H5Tclose(t);
-  return err;
-}
-
 /* Opens the object at path for attributes. */
 static hid_t open_obj(sl_analysis_writer *w, const char *path) {
   return H5Oopen(w->file, path, H5P_DEFAULT);
@@ -413,7 +393,7 @@ static hid_t open_obj(sl_analysis_writer *w, const char *path) {
 int sl_analysis_group(sl_analysis_writer *w, const char *path, const char *description) {
   hid_t g = H5Gcreate2(w->file, path, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   SL_CHECK(g >= 0, SL_ERR_HDF5, "%s: cannot create group %s", w->path, path);
-  int err = put_attr_str(g, "description", description);
+  int err = sl_h5_attr_str(g, "description", description);
   H5Gclose(g);
   SL_CALL(err);
   return SL_OK;
@@ -423,7 +403,7 @@ int sl_analysis_attr_str(sl_analysis_writer *w, const char *path, const char *na
                          const char *value) {
   hid_t o = open_obj(w, path);
   SL_CHECK(o >= 0, SL_ERR_HDF5, "%s: cannot open %s", w->path, path);
-  int err = put_attr_str(o, name, value ? value : "");
+  int err = sl_h5_attr_str(o, name, value ? value : "");
   H5Oclose(o);
   SL_CALL(err);
   return SL_OK;
@@ -432,7 +412,7 @@ int sl_analysis_attr_str(sl_analysis_writer *w, const char *path, const char *na
 int sl_analysis_attr_f64(sl_analysis_writer *w, const char *path, const char *name, double v) {
   hid_t o = open_obj(w, path);
   SL_CHECK(o >= 0, SL_ERR_HDF5, "%s: cannot open %s", w->path, path);
-  int err = put_attr(o, name, H5T_NATIVE_DOUBLE, &v);
+  int err = sl_h5_attr_f64(o, name, v);
   H5Oclose(o);
   SL_CALL(err);
   return SL_OK;
@@ -441,7 +421,7 @@ int sl_analysis_attr_f64(sl_analysis_writer *w, const char *path, const char *na
 int sl_analysis_attr_i64(sl_analysis_writer *w, const char *path, const char *name, int64_t v) {
   hid_t o = open_obj(w, path);
   SL_CHECK(o >= 0, SL_ERR_HDF5, "%s: cannot open %s", w->path, path);
-  int err = put_attr(o, name, H5T_NATIVE_INT64, &v);
+  int err = sl_h5_attr_i64(o, name, v);
   H5Oclose(o);
   SL_CALL(err);
   return SL_OK;
@@ -463,8 +443,8 @@ static int put_dataset(sl_analysis_writer *w, const char *path, int rank, const 
   herr_t r = count > 0 ? H5Dwrite(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) : 0;
   int err = SL_OK;
   if (r < 0) err = SL_ERROR(SL_ERR_IO, "%s: writing %s failed (disk full?)", w->path, path);
-  if (err == SL_OK) err = put_attr_str(d, "units", units);
-  if (err == SL_OK) err = put_attr_str(d, "description", description);
+  if (err == SL_OK) err = sl_h5_attr_str(d, "units", units);
+  if (err == SL_OK) err = sl_h5_attr_str(d, "description", description);
   H5Dclose(d);
   SL_CALL(err);
   return SL_OK;

@@ -12,6 +12,7 @@
 
 #include "slingshot/competence.h"
 #include "slingshot/error.h"
+#include "slingshot/h5util.h"
 #include "slingshot/language.h"
 
 #ifndef SLINGSHOT_VERSION
@@ -287,38 +288,6 @@ static int width(const sl_results *r, int wide) {
 
 /* ------------------------------------------------------------------ attributes */
 
-static int attr_str(hid_t obj, const char *name, const char *value) {
-  hid_t t = H5Tcopy(H5T_C_S1);
-  SL_CALL_HDF5(t);
-  H5Tset_size(t, strlen(value) + 1);
-  H5Tset_strpad(t, H5T_STR_NULLTERM);
-  hid_t sp = H5Screate(H5S_SCALAR);
-  hid_t a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-  herr_t w = a >= 0 ? H5Awrite(a, t, value) : -1;
-  if (a >= 0) H5Aclose(a);
-  H5Sclose(sp);
-  H5Tclose(t);
-  SL_CHECK(w >= 0, SL_ERR_HDF5, "cannot write attribute '%s'", name);
-  return SL_OK;
-}
-
-static int attr_num(hid_t obj, const char *name, hid_t type, const void *value) {
-  hid_t sp = H5Screate(H5S_SCALAR);
-  hid_t a = H5Acreate2(obj, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
-  herr_t w = a >= 0 ? H5Awrite(a, type, value) : -1;
-  if (a >= 0) H5Aclose(a);
-  H5Sclose(sp);
-  SL_CHECK(w >= 0, SL_ERR_HDF5, "cannot write attribute '%s'", name);
-  return SL_OK;
-}
-
-static int attr_f64(hid_t obj, const char *name, double v) {
-  return attr_num(obj, name, H5T_NATIVE_DOUBLE, &v);
-}
-static int attr_i64(hid_t obj, const char *name, int64_t v) {
-  return attr_num(obj, name, H5T_NATIVE_INT64, &v);
-}
-
 /* Reads a string attribute into a new buffer, or fails with SL_ERR_FORMAT. */
 static int read_attr_str(hid_t obj, const char *name, const char *path, char **out) {
   htri_t has = H5Aexists(obj, name);
@@ -401,8 +370,8 @@ static int create_f64(sl_results *r, const char *path, int64_t rows, int cols, c
   H5Sclose(sp);
   SL_CHECK(d >= 0, SL_ERR_IO, "cannot create dataset %s (disk full?)", path);
   *out = d;
-  SL_CALL(attr_str(d, "units", units));
-  SL_CALL(attr_str(d, "description", description));
+  SL_CALL(sl_h5_attr_str(d, "units", units));
+  SL_CALL(sl_h5_attr_str(d, "description", description));
   return SL_OK;
 }
 
@@ -412,19 +381,20 @@ static int flatness_attributes(sl_results *r) {
   hid_t fg = H5Gopen2(r->file, "/flatness", H5P_DEFAULT);
   SL_CALL_HDF5(fg);
   const sl_config *c = r->cfg;
-  int e = attr_i64(fg, "probes", c->flatness.probes) ||
-          attr_i64(fg, "batches", c->flatness.batches) ||
-          attr_i64(fg, "batch", c->flatness.batch) ||
-          attr_str(fg, "distribution", c->flatness.distribution) ||
-          attr_str(fg, "method", c->flatness.method) ||
-          attr_i64(fg, "spectrum_max_params", c->flatness.spectrum_max_params) ||
-          attr_i64(fg, "top", c->flatness.top) ||
-          attr_str(fg, "description",
-                   "Hessian of the training loss at the final parameters (SCIENCE.md section 4): "
-                   "Hutchinson trace from Hessian-vector products (exact R-operator for the mlp, "
-                   "central differences of gradients otherwise) and, for N <= "
-                   "spectrum_max_params, every eigenvalue by ScaLAPACK's pdsyevr (a 1 x 1 BLACS "
-                   "grid per cell)");
+  int e =
+      sl_h5_attr_i64(fg, "probes", c->flatness.probes) ||
+      sl_h5_attr_i64(fg, "batches", c->flatness.batches) ||
+      sl_h5_attr_i64(fg, "batch", c->flatness.batch) ||
+      sl_h5_attr_str(fg, "distribution", c->flatness.distribution) ||
+      sl_h5_attr_str(fg, "method", c->flatness.method) ||
+      sl_h5_attr_i64(fg, "spectrum_max_params", c->flatness.spectrum_max_params) ||
+      sl_h5_attr_i64(fg, "top", c->flatness.top) ||
+      sl_h5_attr_str(fg, "description",
+                     "Hessian of the training loss at the final parameters (SCIENCE.md section 4): "
+                     "Hutchinson trace from Hessian-vector products (exact R-operator for the mlp, "
+                     "central differences of gradients otherwise) and, for N <= "
+                     "spectrum_max_params, every eigenvalue by ScaLAPACK's pdsyevr (a 1 x 1 BLACS "
+                     "grid per cell)");
   H5Gclose(fg);
   SL_CHECK(!e, SL_ERR_HDF5, "cannot write the attributes of /flatness");
   return SL_OK;
@@ -456,15 +426,15 @@ static int create_datasets(sl_results *r) {
     H5Sclose(sp);
     SL_CHECK(d >= 0, SL_ERR_IO, "cannot create dataset %s (disk full?)", col->path);
     r->dset[c] = d;
-    SL_CALL(attr_str(d, "units", col->units));
-    SL_CALL(attr_str(d, "description", col->description));
+    SL_CALL(sl_h5_attr_str(d, "units", col->units));
+    SL_CALL(sl_h5_attr_str(d, "description", col->description));
   }
   SL_CALL(create_f64(r, "/bounds/alphas", r->alphas, 0, "1",
                      "the smoothing levels a of the [cell, alpha] datasets (bound.alphas)",
                      &r->alpha_dset));
   hid_t bg = H5Gopen2(r->file, "/bounds", H5P_DEFAULT);
   SL_CALL_HDF5(bg);
-  int eb = attr_str(bg, "formula", SL_BOUNDS_FORMULA);
+  int eb = sl_h5_attr_str(bg, "formula", SL_BOUNDS_FORMULA);
   H5Gclose(bg);
   SL_CHECK(!eb, SL_ERR_HDF5, "cannot write the attributes of /bounds");
   SL_CALL(create_f64(r, "/unique/prefix_tokens", r->prefixes, 0, "tokens",
@@ -473,9 +443,10 @@ static int create_datasets(sl_results *r) {
                      &r->prefix_dset));
   hid_t ug = H5Gopen2(r->file, "/unique", H5P_DEFAULT);
   SL_CALL_HDF5(ug);
-  int e1 = attr_str(ug, "method", r->hll_p > 0 ? "hll" : "exact");
-  int e2 = attr_i64(ug, "hll_p", r->hll_p);
-  int e3 = attr_f64(ug, "hll_rel_stderr", r->hll_p > 0 ? 1.04 / sqrt(pow(2.0, r->hll_p)) : 0.0);
+  int e1 = sl_h5_attr_str(ug, "method", r->hll_p > 0 ? "hll" : "exact");
+  int e2 = sl_h5_attr_i64(ug, "hll_p", r->hll_p);
+  int e3 =
+      sl_h5_attr_f64(ug, "hll_rel_stderr", r->hll_p > 0 ? 1.04 / sqrt(pow(2.0, r->hll_p)) : 0.0);
   H5Gclose(ug);
   SL_CHECK(!e1 && !e2 && !e3, SL_ERR_HDF5, "cannot write the attributes of /unique");
   SL_CALL(flatness_attributes(r));
@@ -585,22 +556,24 @@ static int create_skills(sl_results *r, const sl_config *cfg) {
   for (int t = 0; t < cfg->skills.n_thresholds; t++)
     snprintf(thr + strlen(thr), sizeof thr - strlen(thr), "%s%.17g", t ? ", " : "",
              cfg->skills.thresholds[t]);
-  SL_CALL_GOTO(attr_str(g, "description",
-                        "skill and k'-tuple competence on fresh pieces (docs/SCIENCE.md sections 0 "
-                        "and 1); held-out pieces from stream (seed, grid seed, \"skills_eval\")"),
-               done);
-  SL_CALL_GOTO(attr_str(g, "cloze_answers",
-                        "y1..yk of each piece <s1>..<sk> x y1..yk EOS, teacher-forced; right when "
-                        "the top-1 token (ties to the lower id); a piece is correct when all are"),
-               done);
-  SL_CALL_GOTO(attr_str(g, "splits", "0 seen, 1 unseen, 2 longer"), done);
-  SL_CALL_GOTO(attr_str(g, "thresholds", thr), done);
-  SL_CALL_GOTO(attr_i64(g, "pieces", cfg->skills.pieces), done);
-  SL_CALL_GOTO(attr_i64(g, "K", cfg->skills.K), done);
-  SL_CALL_GOTO(attr_i64(g, "tuples", cfg->skills.tuples), done);
-  SL_CALL_GOTO(attr_i64(g, "probe_pieces", cfg->skills.probe_pieces), done);
-  SL_CALL_GOTO(attr_i64(g, "top_k", cfg->skills.top_k), done);
-  SL_CALL_GOTO(attr_i64(g, "k_max", cfg->language.k_max), done);
+  SL_CALL_GOTO(
+      sl_h5_attr_str(g, "description",
+                     "skill and k'-tuple competence on fresh pieces (docs/SCIENCE.md sections 0 "
+                     "and 1); held-out pieces from stream (seed, grid seed, \"skills_eval\")"),
+      done);
+  SL_CALL_GOTO(
+      sl_h5_attr_str(g, "cloze_answers",
+                     "y1..yk of each piece <s1>..<sk> x y1..yk EOS, teacher-forced; right when "
+                     "the top-1 token (ties to the lower id); a piece is correct when all are"),
+      done);
+  SL_CALL_GOTO(sl_h5_attr_str(g, "splits", "0 seen, 1 unseen, 2 longer"), done);
+  SL_CALL_GOTO(sl_h5_attr_str(g, "thresholds", thr), done);
+  SL_CALL_GOTO(sl_h5_attr_i64(g, "pieces", cfg->skills.pieces), done);
+  SL_CALL_GOTO(sl_h5_attr_i64(g, "K", cfg->skills.K), done);
+  SL_CALL_GOTO(sl_h5_attr_i64(g, "tuples", cfg->skills.tuples), done);
+  SL_CALL_GOTO(sl_h5_attr_i64(g, "probe_pieces", cfg->skills.probe_pieces), done);
+  SL_CALL_GOTO(sl_h5_attr_i64(g, "top_k", cfg->skills.top_k), done);
+  SL_CALL_GOTO(sl_h5_attr_i64(g, "k_max", cfg->language.k_max), done);
   for (int c = 0; c < SK_N; c++) {
     hsize_t dims[4];
     int rank = sk_dims(r, SK_COLUMNS[c].inner, dims);
@@ -616,8 +589,8 @@ static int create_skills(sl_results *r, const sl_config *cfg) {
     H5Sclose(sp);
     SL_CHECK_GOTO(d >= 0, SL_ERR_HDF5, done, "cannot create dataset %s", SK_COLUMNS[c].path);
     r->sk_dset[c] = d;
-    SL_CALL_GOTO(attr_str(d, "units", SK_COLUMNS[c].units), done);
-    SL_CALL_GOTO(attr_str(d, "description", SK_COLUMNS[c].description), done);
+    SL_CALL_GOTO(sl_h5_attr_str(d, "units", SK_COLUMNS[c].units), done);
+    SL_CALL_GOTO(sl_h5_attr_str(d, "description", SK_COLUMNS[c].description), done);
   }
 done:
   H5Gclose(g);
@@ -704,10 +677,10 @@ static int write_rows(sl_results *r, int c, int64_t start, int64_t count, const 
 
 /* A part file (include/slingshot/slice.h): which cells it runs, as /grid/owned and attributes. */
 static int create_part(sl_results *r, const sl_part_info *p, int rank) {
-  SL_CALL(attr_i64(r->file, "array_task", p->array_task));
-  SL_CALL(attr_i64(r->file, "array_count", p->array_count));
-  SL_CALL(attr_i64(r->file, "cells_first", p->cells_first));
-  SL_CALL(attr_i64(r->file, "cells_last", p->cells_last));
+  SL_CALL(sl_h5_attr_i64(r->file, "array_task", p->array_task));
+  SL_CALL(sl_h5_attr_i64(r->file, "array_count", p->array_count));
+  SL_CALL(sl_h5_attr_i64(r->file, "cells_first", p->cells_first));
+  SL_CALL(sl_h5_attr_i64(r->file, "cells_last", p->cells_last));
   hsize_t dims[1] = {(hsize_t)r->n_cells};
   hid_t sp = H5Screate_simple(1, dims, NULL);
   hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
@@ -716,11 +689,11 @@ static int create_part(sl_results *r, const sl_part_info *p, int rank) {
   H5Pclose(dcpl);
   H5Sclose(sp);
   SL_CHECK(d >= 0, SL_ERR_HDF5, "cannot create dataset /grid/owned");
-  int err = attr_str(d, "units", "1");
+  int err = sl_h5_attr_str(d, "units", "1");
   if (err == SL_OK)
-    err = attr_str(d, "description",
-                   "1: this part file runs the cell (slice array_task of array_count, within "
-                   "cells_first..cells_last); 0: another part does (slingshot merge)");
+    err = sl_h5_attr_str(d, "description",
+                         "1: this part file runs the cell (slice array_task of array_count, within "
+                         "cells_first..cells_last); 0: another part does (slingshot merge)");
   if (err == SL_OK && rank == 0) err = write_dset(d, H5T_NATIVE_UINT8, 0, 0, r->n_cells, p->owned);
   H5Dclose(d);
   return err;
@@ -786,48 +759,50 @@ done:
 /* /language of an HMM or PCFG run: its parameters and the estimated entropy with its interval
  * (for grid seed seeds[0]; each seed's cells hold their own estimate in /cells/entropy). */
 static int other_language_attributes(hid_t lg, const sl_config *cfg, const sl_language *L) {
-  SL_CALL(attr_str(lg, "kind", cfg->language.kind));
-  SL_CALL(attr_i64(lg, "vocabulary", L->V));
+  SL_CALL(sl_h5_attr_str(lg, "kind", cfg->language.kind));
+  SL_CALL(sl_h5_attr_i64(lg, "vocabulary", L->V));
   if (L->hmm) {
-    SL_CALL(attr_i64(lg, "H", cfg->language.H));
-    SL_CALL(attr_i64(lg, "V", cfg->language.V));
-    SL_CALL(attr_i64(lg, "trans_k", cfg->language.trans_k));
-    SL_CALL(attr_i64(lg, "emit_k", cfg->language.emit_k));
-    SL_CALL(attr_f64(lg, "trans_alpha", cfg->language.trans_alpha));
-    SL_CALL(attr_f64(lg, "emit_alpha", cfg->language.emit_alpha));
-    SL_CALL(attr_str(lg, "description",
-                     "hidden Markov model (include/slingshot/hmm.h): one endless stream of tokens "
-                     "[0,V), no EOS; no pieces"));
+    SL_CALL(sl_h5_attr_i64(lg, "H", cfg->language.H));
+    SL_CALL(sl_h5_attr_i64(lg, "V", cfg->language.V));
+    SL_CALL(sl_h5_attr_i64(lg, "trans_k", cfg->language.trans_k));
+    SL_CALL(sl_h5_attr_i64(lg, "emit_k", cfg->language.emit_k));
+    SL_CALL(sl_h5_attr_f64(lg, "trans_alpha", cfg->language.trans_alpha));
+    SL_CALL(sl_h5_attr_f64(lg, "emit_alpha", cfg->language.emit_alpha));
+    SL_CALL(sl_h5_attr_str(
+        lg, "description",
+        "hidden Markov model (include/slingshot/hmm.h): one endless stream of tokens "
+        "[0,V), no EOS; no pieces"));
   } else {
-    SL_CALL(attr_i64(lg, "levels", cfg->language.levels));
+    SL_CALL(sl_h5_attr_i64(lg, "levels", cfg->language.levels));
     char sym[256] = "";
     for (int l = 0; l < cfg->language.n_symbols; l++)
       snprintf(sym + strlen(sym), sizeof sym - strlen(sym), "%s%lld", l ? " " : "",
                (long long)cfg->language.symbols[l]);
-    SL_CALL(attr_str(lg, "symbols", sym));
-    SL_CALL(attr_i64(lg, "rules", cfg->language.rules));
-    SL_CALL(attr_i64(lg, "T", cfg->language.T));
-    SL_CALL(attr_i64(lg, "emit_k", cfg->language.emit_k));
-    SL_CALL(attr_f64(lg, "p_emit", cfg->language.p_emit));
-    SL_CALL(attr_f64(lg, "alpha", cfg->language.alpha));
-    SL_CALL(attr_i64(lg, "max_len", cfg->language.max_len));
-    SL_CALL(attr_f64(lg, "mean_sentence_tokens", L->pcfg->mean_sentence_tokens));
-    SL_CALL(attr_str(lg, "description",
-                     "PCFG (include/slingshot/pcfg.h): EOS s1 EOS s2 EOS ..., sentences of "
-                     "terminals [0,T) under a length cap, EOS = T; a piece is a sentence with its "
-                     "EOS"));
+    SL_CALL(sl_h5_attr_str(lg, "symbols", sym));
+    SL_CALL(sl_h5_attr_i64(lg, "rules", cfg->language.rules));
+    SL_CALL(sl_h5_attr_i64(lg, "T", cfg->language.T));
+    SL_CALL(sl_h5_attr_i64(lg, "emit_k", cfg->language.emit_k));
+    SL_CALL(sl_h5_attr_f64(lg, "p_emit", cfg->language.p_emit));
+    SL_CALL(sl_h5_attr_f64(lg, "alpha", cfg->language.alpha));
+    SL_CALL(sl_h5_attr_i64(lg, "max_len", cfg->language.max_len));
+    SL_CALL(sl_h5_attr_f64(lg, "mean_sentence_tokens", L->pcfg->mean_sentence_tokens));
+    SL_CALL(sl_h5_attr_str(
+        lg, "description",
+        "PCFG (include/slingshot/pcfg.h): EOS s1 EOS s2 EOS ..., sentences of "
+        "terminals [0,T) under a length cap, EOS = T; a piece is a sentence with its "
+        "EOS"));
   }
-  SL_CALL(attr_str(lg, "pieces", L->pieces));
-  SL_CALL(attr_f64(lg, "entropy_bits_per_token", L->entropy_bits));
-  SL_CALL(attr_f64(lg, "entropy_nats_per_token", L->entropy_bits * log(2.0)));
-  SL_CALL(attr_f64(lg, "entropy_stderr_bits", L->entropy_stderr_bits));
-  SL_CALL(attr_f64(lg, "entropy_ci95_bits", 1.96 * L->entropy_stderr_bits));
-  SL_CALL(attr_f64(lg, "entropy_ci95_nats", 1.96 * L->entropy_stderr_bits * log(2.0)));
-  SL_CALL(attr_i64(lg, "entropy_exact", 0));
-  SL_CALL(attr_i64(lg, "entropy_estimated", 1));
-  SL_CALL(attr_i64(lg, "entropy_sample", L->entropy_sample));
-  SL_CALL(attr_i64(lg, "entropy_seed", cfg->grid.seeds[0]));
-  SL_CALL(attr_str(lg, "entropy_method", L->entropy_method));
+  SL_CALL(sl_h5_attr_str(lg, "pieces", L->pieces));
+  SL_CALL(sl_h5_attr_f64(lg, "entropy_bits_per_token", L->entropy_bits));
+  SL_CALL(sl_h5_attr_f64(lg, "entropy_nats_per_token", L->entropy_bits * log(2.0)));
+  SL_CALL(sl_h5_attr_f64(lg, "entropy_stderr_bits", L->entropy_stderr_bits));
+  SL_CALL(sl_h5_attr_f64(lg, "entropy_ci95_bits", 1.96 * L->entropy_stderr_bits));
+  SL_CALL(sl_h5_attr_f64(lg, "entropy_ci95_nats", 1.96 * L->entropy_stderr_bits * log(2.0)));
+  SL_CALL(sl_h5_attr_i64(lg, "entropy_exact", 0));
+  SL_CALL(sl_h5_attr_i64(lg, "entropy_estimated", 1));
+  SL_CALL(sl_h5_attr_i64(lg, "entropy_sample", L->entropy_sample));
+  SL_CALL(sl_h5_attr_i64(lg, "entropy_seed", cfg->grid.seeds[0]));
+  SL_CALL(sl_h5_attr_str(lg, "entropy_method", L->entropy_method));
   return SL_OK;
 }
 
@@ -837,17 +812,17 @@ static int write_attributes(sl_results *r, const sl_run_info *info) {
   sl_sha256_hex(info->config_text, strlen(info->config_text), sha);
   time_t now = time(NULL);
   strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-  SL_CALL(attr_str(root, "format", SL_RESULTS_FORMAT));
-  SL_CALL(attr_i64(root, "format_version", SL_RESULTS_VERSION));
-  SL_CALL(attr_str(root, "slingshot_version", SLINGSHOT_VERSION));
-  SL_CALL(attr_str(root, "git_sha", SLINGSHOT_GIT_SHA));
-  SL_CALL(attr_str(root, "created_utc", when));
-  SL_CALL(attr_str(root, "config", info->config_text));
-  SL_CALL(attr_str(root, "config_sha256", sha));
-  SL_CALL(attr_str(root, "config_origin", info->cfg->origin));
-  SL_CALL(attr_i64(root, "mpi_ranks", info->mpi_ranks));
-  SL_CALL(attr_i64(root, "n_cells", info->grid->n_cells));
-  SL_CALL(attr_i64(root, "curve_points", r->points));
+  SL_CALL(sl_h5_attr_str(root, "format", SL_RESULTS_FORMAT));
+  SL_CALL(sl_h5_attr_i64(root, "format_version", SL_RESULTS_VERSION));
+  SL_CALL(sl_h5_attr_str(root, "slingshot_version", SLINGSHOT_VERSION));
+  SL_CALL(sl_h5_attr_str(root, "git_sha", SLINGSHOT_GIT_SHA));
+  SL_CALL(sl_h5_attr_str(root, "created_utc", when));
+  SL_CALL(sl_h5_attr_str(root, "config", info->config_text));
+  SL_CALL(sl_h5_attr_str(root, "config_sha256", sha));
+  SL_CALL(sl_h5_attr_str(root, "config_origin", info->cfg->origin));
+  SL_CALL(sl_h5_attr_i64(root, "mpi_ranks", info->mpi_ranks));
+  SL_CALL(sl_h5_attr_i64(root, "n_cells", info->grid->n_cells));
+  SL_CALL(sl_h5_attr_i64(root, "curve_points", r->points));
 
   hid_t lg = H5Gcreate2(r->file, "/language", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
   SL_CALL_HDF5(lg);
@@ -858,22 +833,23 @@ static int write_attributes(sl_results *r, const sl_run_info *info) {
     err = other_language_attributes(lg, cfg, info->language);
     goto done;
   }
-  SL_CALL_GOTO(attr_str(lg, "kind", cfg->language.kind), done);
-  SL_CALL_GOTO(attr_i64(lg, "M", cfg->language.M), done);
-  SL_CALL_GOTO(attr_i64(lg, "S", cfg->language.S), done);
-  SL_CALL_GOTO(attr_i64(lg, "k_max", cfg->language.k_max), done);
-  SL_CALL_GOTO(attr_i64(lg, "vocabulary", L->V), done);
-  SL_CALL_GOTO(attr_f64(lg, "zipf", cfg->language.zipf), done);
-  SL_CALL_GOTO(attr_str(lg, "skill_maps", cfg->language.skill_maps), done);
-  SL_CALL_GOTO(attr_f64(lg, "entropy_bits_per_token", L->entropy_bits_per_token), done);
-  SL_CALL_GOTO(attr_f64(lg, "entropy_nats_per_token", L->entropy_bits_per_token * log(2.0)), done);
-  SL_CALL_GOTO(attr_f64(lg, "piece_entropy_bits", L->piece_entropy_bits), done);
-  SL_CALL_GOTO(attr_f64(lg, "mean_piece_tokens", L->mean_piece_tokens), done);
-  SL_CALL_GOTO(attr_i64(lg, "entropy_exact", L->entropy_exact), done);
+  SL_CALL_GOTO(sl_h5_attr_str(lg, "kind", cfg->language.kind), done);
+  SL_CALL_GOTO(sl_h5_attr_i64(lg, "M", cfg->language.M), done);
+  SL_CALL_GOTO(sl_h5_attr_i64(lg, "S", cfg->language.S), done);
+  SL_CALL_GOTO(sl_h5_attr_i64(lg, "k_max", cfg->language.k_max), done);
+  SL_CALL_GOTO(sl_h5_attr_i64(lg, "vocabulary", L->V), done);
+  SL_CALL_GOTO(sl_h5_attr_f64(lg, "zipf", cfg->language.zipf), done);
+  SL_CALL_GOTO(sl_h5_attr_str(lg, "skill_maps", cfg->language.skill_maps), done);
+  SL_CALL_GOTO(sl_h5_attr_f64(lg, "entropy_bits_per_token", L->entropy_bits_per_token), done);
+  SL_CALL_GOTO(sl_h5_attr_f64(lg, "entropy_nats_per_token", L->entropy_bits_per_token * log(2.0)),
+               done);
+  SL_CALL_GOTO(sl_h5_attr_f64(lg, "piece_entropy_bits", L->piece_entropy_bits), done);
+  SL_CALL_GOTO(sl_h5_attr_f64(lg, "mean_piece_tokens", L->mean_piece_tokens), done);
+  SL_CALL_GOTO(sl_h5_attr_i64(lg, "entropy_exact", L->entropy_exact), done);
   SL_CALL_GOTO(
-      attr_str(lg, "description",
-               "skills language of SCIENCE.md section 0: pieces <s1>..<sk> x y1..yk EOS "
-               "with y_j = f_{s_j}(y_{j-1}); tokens [0,M) symbols, [M,M+S) skills, M+S EOS"),
+      sl_h5_attr_str(lg, "description",
+                     "skills language of SCIENCE.md section 0: pieces <s1>..<sk> x y1..yk EOS "
+                     "with y_j = f_{s_j}(y_{j-1}); tokens [0,M) symbols, [M,M+S) skills, M+S EOS"),
       done);
 done:
   H5Gclose(lg);
