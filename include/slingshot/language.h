@@ -70,4 +70,7 @@ size_t sl_language_max_pieces(const sl_language *L, size_t n);
 int sl_language_generate(const sl_language *L, sl_rng *rng, int32_t *tokens, size_t n,
                          int64_t *span_start, int32_t *span_len, size_t max_spans, size_t *n_spans);
 
+/* The skills-language parameters of a config (the language group). */
+void sl_config_skills_params(const sl_config *cfg, sl_skills_params *p);
+
 #endif

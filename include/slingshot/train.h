@@ -72,8 +72,6 @@ typedef void (*sl_train_hook)(void *ctx, int64_t tokens);
  * out has room for unique.prefixes values; a cell counts those not beyond its D (NaN after). */
 int sl_unique_prefixes(const sl_config *cfg, int64_t *out);
 
-/* The skills-language parameters of a config. */
-void sl_config_skills_params(const sl_config *cfg, sl_skills_params *p);
 /* The language of grid seed `seed` (caller destroys it). */
 int sl_train_language(const sl_config *cfg, int64_t seed, sl_skills_lang **out);
 

@@ -25,7 +25,7 @@ static uint64_t stream_seed(const sl_config *cfg, int64_t g, const char *name) {
   return sl_rng_u64(&r);
 }
 
-static void skills_params(const sl_config *cfg, sl_skills_params *p) {
+void sl_config_skills_params(const sl_config *cfg, sl_skills_params *p) {
   memset(p, 0, sizeof *p);
   p->M = cfg->language.M;
   p->S = cfg->language.S;
@@ -50,7 +50,7 @@ int sl_language_create(const sl_config *cfg, int64_t grid_seed, sl_language **ou
   switch (L->kind) {
   case SL_LANGUAGE_SKILLS: {
     sl_skills_params p;
-    skills_params(cfg, &p);
+    sl_config_skills_params(cfg, &p);
     SL_CALL_GOTO(sl_skills_create(&p, seed, &L->skills), fail);
     L->V = L->skills->V;
     L->entropy_bits = L->skills->entropy_bits_per_token;

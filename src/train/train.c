@@ -43,17 +43,6 @@ void sl_cell_result_free(sl_cell_result *r) {
   memset(r, 0, sizeof *r);
 }
 
-void sl_config_skills_params(const sl_config *cfg, sl_skills_params *p) {
-  memset(p, 0, sizeof *p);
-  p->M = cfg->language.M;
-  p->S = cfg->language.S;
-  p->k_max = cfg->language.k_max;
-  for (int k = 0; k < cfg->language.k_max && k < SL_MAX_ARITY; k++)
-    p->arity_weights[k] = cfg->language.arity_weights[k];
-  p->zipf = cfg->language.zipf;
-  p->random_functions = strcmp(cfg->language.skill_maps, "function") == 0;
-}
-
 int sl_unique_prefixes(const sl_config *cfg, int64_t *out) {
   double dmin = cfg->grid.d_tokens.v[0], dmax = dmin;
   for (int i = 1; i < cfg->grid.d_tokens.n; i++) {
