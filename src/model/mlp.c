@@ -49,6 +49,8 @@ typedef struct mlp {
   float *dlogits, *dh, *dx;
   float *tab;    /* [T x V x H] Tab_t in the forward, G_t in the backward; NULL unless V < spec.B */
   uint8_t *seen; /* [T x V] the backward scatter's first-touch marks; with tab */
+  float *dw1t;   /* [H x C] dW1_t^T of the table path's backward; with tab */
+  float *work;   /* sl_gemm's packed operand, for the largest product below */
   sl_mlp_path force;     /* SL_MLP_PATH_AUTO unless a test forces a path */
   sl_mlp_path last_path; /* path of the last forward; backward follows it */
   int last_B; /* rows of the last forward (0: none yet); backward must use the same batch */
@@ -156,8 +158,23 @@ static void mlp_teardown(sl_model *m) {
   free(p->dx);
   free(p->tab);
   free(p->seen);
+  free(p->dw1t);
+  free(p->work);
   free(p);
   m->impl = NULL;
+}
+
+/* sl_gemm packs op(B) [K x N] of each product: the largest of x.W1 (T C x H), dx = dh.W1^T
+ * (H x T C), Tab_t = emb.W1_t (C x H), dW1_t^T = G_t^T.emb (V x C), demb += G_t.W1_t^T (H x C),
+ * h.W2 (H x V), dh = dlogits.W2^T (V x H). */
+static size_t mlp_work_floats(size_t V, size_t T, size_t C, size_t H) {
+  const size_t kn[7][2] = {{T * C, H}, {H, T * C}, {C, H}, {V, C}, {H, C}, {H, V}, {V, H}};
+  size_t work = 0;
+  for (size_t k = 0; k < 7; k++) {
+    const size_t w = sl_gemm_work_floats(kn[k][0], kn[k][1]);
+    work = w > work ? w : work;
+  }
+  return work;
 }
 
 static int mlp_setup(sl_model *m) {
@@ -201,7 +218,9 @@ static int mlp_setup(sl_model *m) {
     SL_CHECK(V * H <= INT_MAX, SL_ERR_CONFIG, "MLP sizes V=%zu, H=%zu do not fit BLAS's int", V, H);
     SL_ALLOC(p->tab, T * V * H);
     SL_ALLOC(p->seen, T * V);
+    SL_ALLOC(p->dw1t, H * C);
   }
+  SL_ALLOC(p->work, mlp_work_floats(V, T, C, H));
   m->targets_per_row = 1;
   return SL_OK;
 }
@@ -311,15 +330,15 @@ static int mlp_forward(sl_model *m, const int32_t *tokens, int B_, float *loss) 
   if (path == SL_MLP_PATH_TABLE) {
     SL_CALL(mlp_check_tokens(tokens, B, T, V));
     for (size_t t = 0; t < T; t++) /* Tab_t [V x H] = emb [V x C] . W1_t [C x H] */
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)V, (int)H, (int)C, 1.0f, p->emb,
-                  (int)C, p->w1 + t * C * H, (int)H, 0.0f, p->tab + t * V * H, (int)H);
+      SL_CALL(sl_gemm(0, 0, V, H, C, p->emb, C, p->w1 + t * C * H, H, 0.0f, NULL,
+                      p->tab + t * V * H, H, p->work));
     mlp_gather_tanh(p->h, p->tab, p->b1, tokens, B, T, V, H);
   } else {
     SL_CALL(sl_mlp_embed_forward(p->x, tokens, p->emb, B, T, C));
-    SL_CALL(sl_matmul_forward(p->h, p->x, p->w1, p->b1, B, T * C, H, SL_W_IN_OUT));
+    SL_CALL(sl_gemm(0, 0, B, H, T * C, p->x, T * C, p->w1, H, 0.0f, p->b1, p->h, H, p->work));
     SL_CALL(sl_tanh_forward(p->h, p->h, B * H));
   }
-  SL_CALL(sl_matmul_forward(p->logits, p->h, p->w2, p->b2, B, H, V, SL_W_IN_OUT));
+  SL_CALL(sl_gemm(0, 0, B, V, H, p->h, H, p->w2, V, 0.0f, p->b2, p->logits, V, p->work));
   double l = 0;
   SL_CALL(sl_xent_forward(m->probs, &l, p->logits, tokens + T, B, 1, T + 1, V));
   *loss = (float)l;
@@ -338,35 +357,44 @@ static int mlp_backward(sl_model *m, const int32_t *tokens, int B_) {
    * each, which overwrites them (sl_matmul_backward_set). */
   memset(m->grads, 0, m->n_params * sizeof *m->grads);
   SL_CALL(sl_xent_backward(p->dlogits, m->probs, tokens + T, B, 1, T + 1, V));
-  SL_CALL(
-      sl_matmul_backward_set(p->dh, p->dw2, p->db2, p->dlogits, p->h, p->w2, B, H, V, SL_W_IN_OUT));
+  /* dh [B x H] = dlogits [B x V] . W2^T; then dW2 += h^T . dlogits and db2 through
+   * sl_matmul_backward (cblas_sgemm: at this transposed, K = B shape OpenBLAS is the faster) */
+  SL_CALL(sl_gemm(0, 1, B, H, V, p->dlogits, V, p->w2, V, 0.0f, NULL, p->dh, H, p->work));
+  SL_CALL(sl_matmul_backward(NULL, p->dw2, p->db2, p->dlogits, p->h, p->w2, B, H, V, SL_W_IN_OUT));
   if (p->last_path == SL_MLP_PATH_TABLE) {
     mlp_tanh_scatter(p->tab, p->seen, p->db1, p->dh, p->h, tokens, B, T, V, H);
     for (size_t t = 0; t < T; t++) {
       const float *g = p->tab + t * V * H, *w = p->w1 + t * C * H;
-      /* dW1_t [C x H] += emb^T [C x V] . G_t [V x H] */
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)C, (int)H, (int)V, 1.0f, p->emb,
-                  (int)C, g, (int)H, 1.0f, p->dw1 + t * C * H, (int)H);
+      /* dW1_t [C x H] = emb^T [C x V] . G_t [V x H], computed as its transpose
+       * G_t^T [H x V] . emb [V x C] (A read down its columns, the faster form), stored back
+       * transposed; dW1 was zeroed above and each W1_t has this one producer */
+      SL_CALL(sl_gemm(1, 0, H, C, V, g, H, p->emb, C, 0.0f, NULL, p->dw1t, C, p->work));
+      float *dw = p->dw1 + t * C * H;
+      for (size_t j = 0; j < H; j++)
+        for (size_t c = 0; c < C; c++)
+          dw[c * H + j] = p->dw1t[j * C + c];
       /* demb [V x C] += G_t [V x H] . W1_t^T [H x C] */
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)V, (int)C, (int)H, 1.0f, g, (int)H,
-                  w, (int)H, 1.0f, p->demb, (int)C);
+      SL_CALL(sl_gemm(0, 1, V, C, H, g, H, w, H, 1.0f, NULL, p->demb, C, p->work));
     }
     return SL_OK;
   }
   SL_CALL(sl_tanh_backward(p->dh, p->dh, p->h, B * H));
-  SL_CALL(
-      sl_matmul_backward_set(p->dx, p->dw1, p->db1, p->dh, p->x, p->w1, B, T * C, H, SL_W_IN_OUT));
+  /* dx [B x T C] = dh . W1^T; dW1 += x^T . dh and db1 as for W2 */
+  SL_CALL(sl_gemm(0, 1, B, T * C, H, p->dh, H, p->w1, H, 0.0f, NULL, p->dx, T * C, p->work));
+  SL_CALL(sl_matmul_backward(NULL, p->dw1, p->db1, p->dh, p->x, p->w1, B, T * C, H, SL_W_IN_OUT));
   SL_CALL(sl_mlp_embed_backward(p->demb, p->dx, tokens, B, T, C));
   return SL_OK;
 }
 
-/* x, dx [B x T C], h, dh [B x H], logits, dlogits [B x V], and the tables [T x V x H] when
- * V < B, as allocated in mlp_setup. */
+/* x, dx [B x T C], h, dh [B x H], logits, dlogits [B x V], the tables [T x V x H] when V < B
+ * and sl_gemm's work, as allocated in mlp_setup. */
 static size_t mlp_activation_floats(const sl_model_spec *s) {
   const size_t B = (size_t)s->B, T = (size_t)s->T, C = (size_t)s->C, H = (size_t)s->H,
                V = (size_t)s->V;
-  /* (+ T*V bytes of first-touch marks with the tables, well under T*V*H floats) */
-  return 2 * B * T * C + 2 * B * H + 2 * B * V + (V < B ? T * V * H + T * V / 4 + 1 : 0);
+  /* with the tables: + T*V bytes of first-touch marks and dW1_t^T [H x C]; always sl_gemm's
+   * packed operand */
+  return 2 * B * T * C + 2 * B * H + 2 * B * V + (V < B ? T * V * H + T * V / 4 + 1 + H * C : 0) +
+         mlp_work_floats(V, T, C, H);
 }
 
 const sl_model_ops sl_mlp_ops = {

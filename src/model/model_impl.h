@@ -52,6 +52,28 @@ int sl_matmul_backward_set(float *dinp, float *dw, float *dbias, const float *do
                            const float *inp, const float *w, size_t n, size_t cin, size_t cout,
                            sl_wlayout layout);
 
+/* ---------------------------------------------------------------- sgemm (gemm.c)
+ * C [M x N] (rows ldc apart) = beta C + bias + op(A) . op(B), beta 0 or 1, bias [N] or NULL;
+ * op(A) [M x K] is A[i*lda + k], or A[k*lda + i] when ta; op(B) [K x N] is B[k*ldb + j], or
+ * B[j*ldb + k] when tb. work holds sl_gemm_work_floats(K, N) floats (the packed B; any alignment).
+ * Runs slingshot's AVX2 kernel when the CPU has AVX2 and FMA, else cblas_sgemm (gemm.c says why
+ * and when each is faster); SLINGSHOT_GEMM=blas in the environment or sl_gemm_set_backend (tests,
+ * benches; not thread-safe) forces one. The naive reference sums in double. */
+typedef enum sl_gemm_backend {
+  SL_GEMM_AUTO = 0,
+  SL_GEMM_BLAS = 1,
+  SL_GEMM_OWN = 2
+} sl_gemm_backend;
+int sl_gemm(int ta, int tb, size_t M, size_t N, size_t K, const float *A, size_t lda,
+            const float *B, size_t ldb, float beta, const float *bias, float *C, size_t ldc,
+            float *work);
+int sl_gemm_naive(int ta, int tb, size_t M, size_t N, size_t K, const float *A, size_t lda,
+                  const float *B, size_t ldb, float beta, const float *bias, float *C, size_t ldc);
+size_t sl_gemm_work_floats(size_t K, size_t N);
+void sl_gemm_set_backend(sl_gemm_backend b);
+sl_gemm_backend sl_gemm_active_backend(void); /* OWN or BLAS: what sl_gemm runs now */
+int sl_gemm_own_supported(void);              /* 1 when this CPU runs the AVX2 kernel */
+
 /* ---------------------------------------------------------------- softmax cross-entropy
  * Predictions are laid out as `rows` rows of `per_row` predictions each; logits and probs are
  * [rows x per_row x V]. The target of prediction (r, j) is targets[r * stride + j], so both
