@@ -24,10 +24,13 @@
  *               G_t [V x H] (G_t[v] = sum of dh_b over the rows with row_b[t] = v), then
  *               dW1_t = emb^T . G_t and demb += sum_t G_t . W1_t^T: 3 T V C H multiply-adds
  *               plus 2 B T H adds.
+ *               Only the rows of tokens that occur at position t in the batch are needed, so the
+ *               tables hold just those, in order of first occurrence (row k of Tab_t is token
+ *               tv[t][k]; slot[t][v] maps back): n_t <= min(V, B) rows each. Uniform tokens with
+ *               V = 256, B = 512 leave 1 - e^-2 = 86% of them; a skewed language far fewer.
  * The table path is cheaper exactly when V < B (rows of the call), and is chosen then when the
  * tables exist (allocated in setup iff V < spec.B); sl_mlp_set_path can force either for tests.
  * Tab and G share one [T x V x H] buffer: the forward's tables are dead once h is computed. */
-#include <cblas.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -48,7 +51,12 @@ typedef struct mlp {
   float *logits; /* [B x V] */
   float *dlogits, *dh, *dx;
   float *tab;    /* [T x V x H] Tab_t in the forward, G_t in the backward; NULL unless V < spec.B */
-  uint8_t *seen; /* [T x V] the backward scatter's first-touch marks; with tab */
+  int32_t *slot; /* [T x V] row of token v in Tab_t / G_t, -1 if absent; with tab */
+  int32_t *tv;   /* [T x V] token of row k of Tab_t; with tab */
+  size_t *nrows; /* [T] rows n_t of Tab_t; with tab */
+  float *embt;   /* [T x V x C] emb rows of Tab_t's tokens (A of Tab_t = E_t . W1_t); with tab */
+  float *dembt;  /* [V x C] G_t . W1_t^T, before its rows are added to demb; with tab */
+  size_t *next;  /* [T] the backward scatter's next new row per position; with tab */
   float *dw1t;   /* [H x C] dW1_t^T of the table path's backward; with tab */
   float *work;   /* sl_gemm's packed operand, for the largest product below */
   sl_mlp_path force;     /* SL_MLP_PATH_AUTO unless a test forces a path */
@@ -157,7 +165,12 @@ static void mlp_teardown(sl_model *m) {
   free(p->dh);
   free(p->dx);
   free(p->tab);
-  free(p->seen);
+  free(p->slot);
+  free(p->tv);
+  free(p->nrows);
+  free(p->embt);
+  free(p->dembt);
+  free(p->next);
   free(p->dw1t);
   free(p->work);
   free(p);
@@ -217,7 +230,12 @@ static int mlp_setup(sl_model *m) {
   if (V < B) {
     SL_CHECK(V * H <= INT_MAX, SL_ERR_CONFIG, "MLP sizes V=%zu, H=%zu do not fit BLAS's int", V, H);
     SL_ALLOC(p->tab, T * V * H);
-    SL_ALLOC(p->seen, T * V);
+    SL_ALLOC(p->slot, T * V);
+    SL_ALLOC(p->tv, T * V);
+    SL_ALLOC(p->nrows, T);
+    SL_ALLOC(p->embt, T * V * C);
+    SL_ALLOC(p->dembt, V * C);
+    SL_ALLOC(p->next, T);
     SL_ALLOC(p->dw1t, H * C);
   }
   SL_ALLOC(p->work, mlp_work_floats(V, T, C, H));
@@ -258,17 +276,39 @@ sl_mlp_path sl_mlp_last_path(const sl_model *m) {
   return p->last_B ? p->last_path : SL_MLP_PATH_AUTO;
 }
 
+/* The rows of the tables: for each position t, the tokens that occur there in the batch, in order
+ * of first occurrence (rows b ascending): slot[t][v] = k, tv[t][k] = v, nrows[t] = n_t, and
+ * embt[t] [n_t x C] = their emb rows, the A operand of Tab_t = embt[t] . W1_t. */
+static void mlp_table_rows(int32_t *restrict slot, int32_t *restrict tv, size_t *restrict nrows,
+                           float *restrict embt, const float *restrict emb, const int32_t *tokens,
+                           size_t B, size_t T, size_t V, size_t C) {
+  for (size_t i = 0; i < T * V; i++)
+    slot[i] = -1;
+  for (size_t t = 0; t < T; t++)
+    nrows[t] = 0;
+  for (size_t b = 0; b < B; b++)
+    for (size_t t = 0; t < T; t++) {
+      const size_t v = (size_t)tokens[b * (T + 1) + t];
+      if (slot[t * V + v] >= 0) continue;
+      const size_t k = nrows[t]++;
+      slot[t * V + v] = (int32_t)k;
+      tv[t * V + k] = (int32_t)v;
+      memcpy(embt + (t * V + k) * C, emb + v * C, C * sizeof *embt);
+    }
+}
+
 /* The table path's forward of the first layer with the tanh:
- * h[b] = tanh(b1 + sum_t Tab_t[row_b[t]]), Tab_t = emb . W1_t [V x H] at tab + t*V*H. The tanh
- * is applied while the row is in cache (the same sl_tanhf_fast as sl_tanh_forward). */
+ * h[b] = tanh(b1 + sum_t Tab_t[row_b[t]]), Tab_t at tab + t*V*H, token v in its row slot[t][v].
+ * The tanh is applied while the row is in cache (the same sl_tanhf_fast as sl_tanh_forward). */
 SL_VEC static void mlp_gather_tanh(float *restrict h, const float *restrict tab, const float *b1,
-                                   const int32_t *tokens, size_t B, size_t T, size_t V, size_t H) {
+                                   const int32_t *slot, const int32_t *tokens, size_t B, size_t T,
+                                   size_t V, size_t H) {
   for (size_t b = 0; b < B; b++) {
     float *restrict hb = h + b * H;
     const int32_t *row = tokens + b * (T + 1);
     memcpy(hb, b1, H * sizeof *hb);
     for (size_t t = 0; t < T; t++) {
-      const float *restrict e = tab + (t * V + (size_t)row[t]) * H;
+      const float *restrict e = tab + (t * V + (size_t)slot[t * V + (size_t)row[t]]) * H;
       for (size_t j = 0; j < H; j++)
         hb[j] += e[j];
     }
@@ -278,14 +318,16 @@ SL_VEC static void mlp_gather_tanh(float *restrict h, const float *restrict tab,
 }
 
 /* The table path's backward of the tanh and the scatter: with dpre_b = dh_b * (1 - h_b^2) (the
- * tanh backward, written back into dh), G_t[v] = sum of dpre_b over rows b with
- * row_b[t] = v, and db1 += sum_b dpre_b. Overwrites g [T x V x H]: the first row to reach a
- * (t, v) copies instead of adding (seen [T x V] marks them), and only the never-reached rows
- * are zeroed, so the 2 MB of G of the bench model are not cleared first. */
-SL_VEC static void mlp_tanh_scatter(float *restrict g, uint8_t *restrict seen, float *restrict db1,
+ * tanh backward, written back into dh), G_t[slot[t][v]] = sum of dpre_b over rows b with
+ * row_b[t] = v, and db1 += sum_b dpre_b. Overwrites G_t's n_t rows with no clearing pass: rows are
+ * numbered in order of first occurrence, so the first row b to reach G_t's row k finds
+ * k == next[t] and copies, later ones add. next [T] is scratch. */
+SL_VEC static void mlp_tanh_scatter(float *restrict g, size_t *restrict next, float *restrict db1,
                                     float *restrict dh, const float *restrict h,
-                                    const int32_t *tokens, size_t B, size_t T, size_t V, size_t H) {
-  memset(seen, 0, T * V);
+                                    const int32_t *restrict slot, const int32_t *tokens, size_t B,
+                                    size_t T, size_t V, size_t H) {
+  for (size_t t = 0; t < T; t++)
+    next[t] = 0;
   for (size_t b = 0; b < B; b++) {
     float *restrict d = dh + b * H;
     const float *restrict hb = h + b * H;
@@ -295,18 +337,17 @@ SL_VEC static void mlp_tanh_scatter(float *restrict g, uint8_t *restrict seen, f
       db1[j] += d[j];
     }
     for (size_t t = 0; t < T; t++) {
-      const size_t k = t * V + (size_t)row[t];
-      float *restrict gv = g + k * H;
-      if (seen[k])
+      const size_t k = (size_t)slot[t * V + (size_t)row[t]];
+      float *restrict gv = g + (t * V + k) * H;
+      if (k == next[t]) {
+        memcpy(gv, d, H * sizeof *gv);
+        next[t]++;
+      } else {
         for (size_t j = 0; j < H; j++)
           gv[j] += d[j];
-      else
-        memcpy(gv, d, H * sizeof *gv);
-      seen[k] = 1;
+      }
     }
   }
-  for (size_t k = 0; k < T * V; k++)
-    if (!seen[k]) memset(g + k * H, 0, H * sizeof *g);
 }
 
 /* Tokens index the tables directly, so they are checked first (the sgemm path's embedding
@@ -329,10 +370,11 @@ static int mlp_forward(sl_model *m, const int32_t *tokens, int B_, float *loss) 
   if (path == SL_MLP_PATH_AUTO) path = p->tab && V < B ? SL_MLP_PATH_TABLE : SL_MLP_PATH_SGEMM;
   if (path == SL_MLP_PATH_TABLE) {
     SL_CALL(mlp_check_tokens(tokens, B, T, V));
-    for (size_t t = 0; t < T; t++) /* Tab_t [V x H] = emb [V x C] . W1_t [C x H] */
-      SL_CALL(sl_gemm(0, 0, V, H, C, p->emb, C, p->w1 + t * C * H, H, 0.0f, NULL,
-                      p->tab + t * V * H, H, p->work));
-    mlp_gather_tanh(p->h, p->tab, p->b1, tokens, B, T, V, H);
+    mlp_table_rows(p->slot, p->tv, p->nrows, p->embt, p->emb, tokens, B, T, V, C);
+    for (size_t t = 0; t < T; t++) /* Tab_t [n_t x H] = embt[t] [n_t x C] . W1_t [C x H] */
+      SL_CALL(sl_gemm(0, 0, p->nrows[t], H, C, p->embt + t * V * C, C, p->w1 + t * C * H, H, 0.0f,
+                      NULL, p->tab + t * V * H, H, p->work));
+    mlp_gather_tanh(p->h, p->tab, p->b1, p->slot, tokens, B, T, V, H);
   } else {
     SL_CALL(sl_mlp_embed_forward(p->x, tokens, p->emb, B, T, C));
     SL_CALL(sl_gemm(0, 0, B, H, T * C, p->x, T * C, p->w1, H, 0.0f, p->b1, p->h, H, p->work));
@@ -362,19 +404,26 @@ static int mlp_backward(sl_model *m, const int32_t *tokens, int B_) {
   SL_CALL(sl_gemm(0, 1, B, H, V, p->dlogits, V, p->w2, V, 0.0f, NULL, p->dh, H, p->work));
   SL_CALL(sl_matmul_backward(NULL, p->dw2, p->db2, p->dlogits, p->h, p->w2, B, H, V, SL_W_IN_OUT));
   if (p->last_path == SL_MLP_PATH_TABLE) {
-    mlp_tanh_scatter(p->tab, p->seen, p->db1, p->dh, p->h, tokens, B, T, V, H);
+    mlp_tanh_scatter(p->tab, p->next, p->db1, p->dh, p->h, p->slot, tokens, B, T, V, H);
     for (size_t t = 0; t < T; t++) {
-      const float *g = p->tab + t * V * H, *w = p->w1 + t * C * H;
-      /* dW1_t [C x H] = emb^T [C x V] . G_t [V x H], computed as its transpose
-       * G_t^T [H x V] . emb [V x C] (A read down its columns, the faster form), stored back
-       * transposed; dW1 was zeroed above and each W1_t has this one producer */
-      SL_CALL(sl_gemm(1, 0, H, C, V, g, H, p->emb, C, 0.0f, NULL, p->dw1t, C, p->work));
+      const size_t n = p->nrows[t];
+      const float *g = p->tab + t * V * H, *w = p->w1 + t * C * H, *e = p->embt + t * V * C;
+      /* dW1_t [C x H] = embt[t]^T [C x n_t] . G_t [n_t x H], computed as its transpose
+       * G_t^T [H x n_t] . embt[t] [n_t x C] (A read down its columns, the faster form), stored
+       * back transposed; dW1 was zeroed above and each W1_t has this one producer */
+      SL_CALL(sl_gemm(1, 0, H, C, n, g, H, e, C, 0.0f, NULL, p->dw1t, C, p->work));
       float *dw = p->dw1 + t * C * H;
       for (size_t j = 0; j < H; j++)
         for (size_t c = 0; c < C; c++)
           dw[c * H + j] = p->dw1t[j * C + c];
-      /* demb [V x C] += G_t [V x H] . W1_t^T [H x C] */
-      SL_CALL(sl_gemm(0, 1, V, C, H, g, H, w, H, 1.0f, NULL, p->demb, C, p->work));
+      /* demb[tv[t][k]] += (G_t [n_t x H] . W1_t^T [H x C])[k] */
+      SL_CALL(sl_gemm(0, 1, n, C, H, g, H, w, H, 0.0f, NULL, p->dembt, C, p->work));
+      for (size_t k = 0; k < n; k++) {
+        float *de = p->demb + (size_t)p->tv[t * V + k] * C;
+        const float *d = p->dembt + k * C;
+        for (size_t c = 0; c < C; c++)
+          de[c] += d[c];
+      }
     }
     return SL_OK;
   }
@@ -391,10 +440,10 @@ static int mlp_backward(sl_model *m, const int32_t *tokens, int B_) {
 static size_t mlp_activation_floats(const sl_model_spec *s) {
   const size_t B = (size_t)s->B, T = (size_t)s->T, C = (size_t)s->C, H = (size_t)s->H,
                V = (size_t)s->V;
-  /* with the tables: + T*V bytes of first-touch marks and dW1_t^T [H x C]; always sl_gemm's
-   * packed operand */
-  return 2 * B * T * C + 2 * B * H + 2 * B * V + (V < B ? T * V * H + T * V / 4 + 1 + H * C : 0) +
-         mlp_work_floats(V, T, C, H);
+  /* with the tables also: slot and tv (T*V int32 each), embt [T x V x C], dembt [V x C], dW1_t^T
+   * [H x C], nrows and next (T size_t each, 2 floats); always sl_gemm's packed operand */
+  const size_t tables = T * V * H + 2 * T * V + T * V * C + V * C + H * C + 4 * T;
+  return 2 * B * T * C + 2 * B * H + 2 * B * V + (V < B ? tables : 0) + mlp_work_floats(V, T, C, H);
 }
 
 const sl_model_ops sl_mlp_ops = {

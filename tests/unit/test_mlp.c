@@ -456,6 +456,15 @@ static void test_table_path(void) {
          (double)loss, loss_ref, max_rel);
   CU_ASSERT_TRUE(max_rel < 1e-4);
   check_paths_equal(m, tok, B, 1e-4, "small model");
+  /* The tables hold only the tokens present at each position: one token everywhere (one row per
+   * table), and a different token in every row at position 0 with the rest fixed. */
+  int32_t same[9 * 4], skew[9 * 4];
+  for (size_t i = 0; i < 9 * 4; i++) {
+    same[i] = 4;
+    skew[i] = i % 4 == 0 ? (int32_t)(i / 4 % V) : 1;
+  }
+  check_paths_equal(m, same, B, 1e-4, "one token");
+  check_paths_equal(m, skew, B, 1e-4, "skewed tokens");
 
   /* 2. Fewer rows than V: AUTO takes the sgemm path (the tables would cost more). */
   SL_ASSERT_OK(sl_mlp_set_path(m, SL_MLP_PATH_AUTO));
