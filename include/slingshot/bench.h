@@ -27,5 +27,8 @@ int sl_bench_hessian(int argc, char **argv, MPI_Comm comm);
  * ranks, the strong and weak scaling of a rank group's step, and a simulation of the scheduling
  * policy on 64 to 4096 ranks (src/cli/bench_grid.c). */
 int sl_bench_grid(int argc, char **argv, MPI_Comm comm);
+/* slingshot bench gemm [--reps R]: slingshot's own sgemm against cblas_sgemm at the products of
+ * one step of bench train's mlp model, alternating call by call (src/cli/bench_gemm.c). */
+int sl_bench_gemm(int argc, char **argv, MPI_Comm comm);
 
 #endif

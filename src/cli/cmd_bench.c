@@ -19,6 +19,7 @@ static const struct {
      sl_bench_hessian},
     {"grid", "scheduler makespan vs its lower bound, rank-group scaling, 64-4096-rank simulation",
      sl_bench_grid},
+    {"gemm", "slingshot's own sgemm vs cblas_sgemm at the MLP step's products", sl_bench_gemm},
 
 };
 #define N_BENCHES (sizeof BENCHES / sizeof BENCHES[0])
@@ -36,7 +37,8 @@ int sl_cmd_bench(int argc, char **argv, MPI_Comm comm) {
   MPI_Comm_rank(comm, &rank);
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
     if (rank == 0) bench_usage(argc < 2 ? stderr : stdout);
-    SL_CHECK(argc >= 2, SL_ERR_ARG, "bench needs a benchmark name: train, corpus, hessian or grid");
+    SL_CHECK(argc >= 2, SL_ERR_ARG,
+             "bench needs a benchmark name: train, corpus, hessian, grid or gemm");
 
     return SL_OK;
   }
@@ -45,6 +47,7 @@ int sl_cmd_bench(int argc, char **argv, MPI_Comm comm) {
       SL_CALL(BENCHES[i].run(argc - 1, argv + 1, comm));
       return SL_OK;
     }
-  return SL_ERROR(SL_ERR_ARG, "unknown benchmark '%s' (benchmarks: train, corpus, hessian, grid)",
+  return SL_ERROR(SL_ERR_ARG,
+                  "unknown benchmark '%s' (benchmarks: train, corpus, hessian, grid, gemm)",
                   argv[1]);
 }

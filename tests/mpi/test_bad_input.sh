@@ -85,4 +85,9 @@ check "unknown command" bash -c "! '$SL' frobnicate 2>err.txt && grep -q \"unkno
 check "unknown option" bash -c "! '$SL' run --frobnicate 2>err.txt && grep -q \"unknown option '--frobnicate'\" err.txt"
 check "run --help" bash -c "'$SL' run --help | grep -q 'usage: slingshot run'"
 check "status --help" bash -c "'$SL' status --help | grep -q 'usage: slingshot status'"
+check "bench gemm --help" bash -c "'$SL' bench gemm --help | grep -q 'usage: slingshot bench gemm'"
+check "bench gemm refuses an unknown option" \
+  bash -c "! '$SL' bench gemm --frobnicate 2>err.txt && grep -q \"unknown option '--frobnicate'\" err.txt"
+check "bench gemm prints its comparison" \
+  bash -c "OPENBLAS_NUM_THREADS=1 '$SL' bench gemm --reps 2 >out.txt && grep -q 'as the MLP runs them' out.txt || grep -q 'no AVX2' out.txt"
 finish
