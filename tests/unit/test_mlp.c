@@ -278,6 +278,24 @@ static double obj_model(void *p) {
   return loss;
 }
 
+/* Central differences (h = 1e-5) of the double reference loss in every parameter pd[0..N) into
+ * fd; returns max |fd|. pd is restored. */
+static double mlp_fd_grad_ref(double *fd, double *pd, size_t N, const int32_t *tok, size_t V,
+                              size_t T, size_t C, size_t H, size_t B) {
+  double max_fd = 0;
+  for (size_t i = 0; i < N; i++) {
+    const double p0 = pd[i], h = 1e-5;
+    pd[i] = p0 + h;
+    const double lp = mlp_loss_ref(pd, tok, V, T, C, H, B);
+    pd[i] = p0 - h;
+    const double lm = mlp_loss_ref(pd, tok, V, T, C, H, B);
+    pd[i] = p0;
+    fd[i] = (lp - lm) / (2 * h);
+    max_fd = fmax(max_fd, fabs(fd[i]));
+  }
+  return max_fd;
+}
+
 static void test_model_gradients(void) {
   const sl_model_spec spec = {
       .family = SL_MODEL_MLP, .V = 7, .T = 3, .B = 6, .C = 3, .H = 5, .n_layer = 1};
@@ -309,16 +327,7 @@ static void test_model_gradients(void) {
   double max_abs = 0, max_rel = 0, max_fd = 0;
   size_t worst = 0;
   double *fd = malloc(N * sizeof *fd);
-  for (size_t i = 0; i < N; i++) {
-    const double p0 = pd[i], h = 1e-5;
-    pd[i] = p0 + h;
-    double lp = mlp_loss_ref(pd, tok, V, T, C, H, (size_t)B);
-    pd[i] = p0 - h;
-    double lm = mlp_loss_ref(pd, tok, V, T, C, H, (size_t)B);
-    pd[i] = p0;
-    fd[i] = (lp - lm) / (2 * h);
-    max_fd = fmax(max_fd, fabs(fd[i]));
-  }
+  max_fd = mlp_fd_grad_ref(fd, pd, N, tok, V, T, C, H, (size_t)B);
   for (size_t i = 0; i < N; i++) {
     double d = fabs(m->grads[i] - fd[i]);
     /* relative per parameter, floored at 1e-3 of the largest gradient so that a near-zero
@@ -439,16 +448,7 @@ static void test_table_path(void) {
   const double loss_ref = mlp_loss_ref(pd, tok, V, T, C, H, (size_t)B);
   CU_ASSERT_TRUE(fabs(loss - loss_ref) <= 1e-6 * loss_ref);
   double max_fd = 0, max_rel = 0;
-  for (size_t i = 0; i < N; i++) {
-    const double p0 = pd[i], h = 1e-5;
-    pd[i] = p0 + h;
-    double lp = mlp_loss_ref(pd, tok, V, T, C, H, (size_t)B);
-    pd[i] = p0 - h;
-    double lm = mlp_loss_ref(pd, tok, V, T, C, H, (size_t)B);
-    pd[i] = p0;
-    fd[i] = (lp - lm) / (2 * h);
-    max_fd = fmax(max_fd, fabs(fd[i]));
-  }
+  max_fd = mlp_fd_grad_ref(fd, pd, N, tok, V, T, C, H, (size_t)B);
   for (size_t i = 0; i < N; i++)
     max_rel = fmax(max_rel, fabs(g[i] - fd[i]) / fmax(fabs(fd[i]), 1e-3 * max_fd));
   printf("\n  table path: loss %.9f vs double reference %.9f; grads vs double central "
