@@ -934,8 +934,20 @@ int sl_results_create(const char *path, const sl_run_info *info, int force, MPI_
   int err = rank == 0 ? check_new_path(path, force) : SL_OK;
   SL_CALL(agree(err, comm));
 
+  /* The file is set up under a temporary name and renamed into place once its structure and
+   * plan are on disk: a kill during the set-up leaves no half-made file at the path (which
+   * --resume would refuse as damaged) and, with --force, the old file intact. Ranks hold the
+   * file open through MPI-IO, so the rename does not disturb them. A temporary file left by
+   * an earlier kill is overwritten. */
+  char *tmp = malloc(strlen(path) + sizeof ".create-tmp");
+  SL_CHECK(tmp, SL_ERR_NOMEM, "out of memory");
+  sprintf(tmp, "%s.create-tmp", path);
   sl_results *r;
-  SL_ALLOC(r, 1);
+  r = calloc(1, sizeof *r);
+  if (!r) {
+    free(tmp);
+    return SL_ERROR(SL_ERR_NOMEM, "out of memory");
+  }
   results_init(r, info);
   SL_CALL_GOTO(make_string_type(r), fail);
   hid_t fapl = parallel_fapl(comm);
@@ -943,10 +955,10 @@ int sl_results_create(const char *path, const sl_run_info *info, int force, MPI_
   /* HDF5 1.10 object headers and superblock carry checksums: damaged metadata is refused when
    * read instead of giving wrong or missing datasets (readable by HDF5 >= 1.10, h5py included). */
   H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110);
-  r->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  r->file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   H5Pclose(fapl);
   SL_CHECK_GOTO(r->file >= 0, SL_ERR_IO, fail, "cannot create %s (is the file system writable?)",
-                path);
+                tmp);
   /* Agree after each collective phase: a write that fails on one rank only (disk full) must
    * not leave the others waiting in the next collective call. */
   err = write_attributes(r, info);
@@ -962,18 +974,26 @@ int sl_results_create(const char *path, const sl_run_info *info, int force, MPI_
             ? SL_OK
             : SL_ERROR(SL_ERR_IO, "cannot write %s (disk full?)", path);
   SL_CALL_GOTO(agree(err, comm), fail);
+  if (rank == 0)
+    err = rename(tmp, path) == 0
+              ? SL_OK
+              : SL_ERROR(SL_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+  SL_CALL_GOTO(agree(err, comm), fail);
+  free(tmp);
   *out = r;
   return SL_OK;
 fail:
   if (r->file >= 0) {
-    /* A file that could not be set up (disk full, I/O error) holds no cell: remove it, so that
-     * --resume starts it afresh, and do not close it (see sl_results_abandon). */
-    if (rank == 0) unlink(path);
+    /* A file that could not be set up (disk full, I/O error) holds no cell: remove it and do
+     * not close it (see sl_results_abandon). The path itself was never touched. */
+    if (rank == 0) unlink(tmp);
+    free(tmp);
     for (int c = 0; c < N_COLUMNS; c++)
       r->dset[c] = -1;
     sl_results_abandon(r);
     return err;
   }
+  free(tmp);
   sl_results_close(r);
   return err;
 }

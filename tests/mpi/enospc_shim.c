@@ -1,17 +1,22 @@
-/* A full disk on demand, for tests/mpi/test_disk_full.sh: an LD_PRELOAD library that makes
- * writes to one file fail with ENOSPC ("No space left on device"), as a full file system does,
- * without root or a real small file system.
+/* A full disk or a kill on demand, for tests/mpi/test_disk_full.sh and test_fault.sh: an
+ * LD_PRELOAD library that makes writes to one file fail with ENOSPC ("No space left on
+ * device"), as a full file system does, or kills the process at a chosen write, as kill -9 or a
+ * node failure does; without root or a real small file system.
  *
- *   SL_ENOSPC_PATH   writes to files whose path ends with this string are watched
+ *   SL_ENOSPC_PATH   writes to files whose path ends with this string, or with it followed by
+ *                    ".create-tmp" (the name a results file is set up under), are watched
  *   SL_ENOSPC_CELLS  after this many one-byte writes to them (slingshot writes a cell's status
  *                    byte last, alone: one per finished cell), every further write to them fails
  *   SL_ENOSPC_LOG    optional: a file to which each watched write's size is appended
+ *   SL_KILL_AT       optional: the process sends itself SIGKILL at its n-th watched write
+ *                    (1 = the first), before that write reaches the file
  *
  * Counts are per process (per rank). Built by the test: cc -shared -fPIC ... -ldl. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,13 +34,21 @@ static int watched(int fd) {
   ssize_t n = readlink(link, path, sizeof path - 1);
   if (n <= 0) return 0;
   path[n] = '\0';
-  size_t lp = (size_t)n, lw = strlen(want); /* the path ends with it (not Open MPI's side files) */
-  return lp >= lw && strcmp(path + lp - lw, want) == 0;
+  /* The path ends with it (not Open MPI's side files), or with it and the set-up suffix. */
+  static const char suffix[] = ".create-tmp";
+  size_t lp = (size_t)n, lw = strlen(want), ls = sizeof suffix - 1;
+  if (lp >= lw && strcmp(path + lp - lw, want) == 0) return 1;
+  return lp >= lw + ls && strcmp(path + lp - ls, suffix) == 0 &&
+         strncmp(path + lp - ls - lw, want, lw) == 0;
 }
+
+static long g_writes = 0; /* watched writes seen */
 
 /* 1: this write must fail. Counts the write otherwise. */
 static int full(int fd, size_t bytes) {
   if (!watched(fd)) return 0;
+  const char *kill_at = getenv("SL_KILL_AT");
+  if (kill_at && *kill_at && ++g_writes >= atol(kill_at)) raise(SIGKILL);
   const char *cells = getenv("SL_ENOSPC_CELLS");
   long limit = cells && *cells ? atol(cells) : -1;
   if (limit >= 0 && g_single >= limit) return 1;

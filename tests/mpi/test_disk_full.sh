@@ -43,13 +43,13 @@ for np in 1 2; do
 done
 
 # Full from the first write, at 1 rank: the file cannot even be set up. A clear error, the
-# empty file removed, and --resume (which starts a missing file) does it all. (At 2 ranks a
+# half-made file (none.h5.create-tmp) removed, and --resume (which starts a missing file) does it all. (At 2 ranks a
 # write failing inside HDF5 1.10's collective dataset creation can hang HDF5 itself; the
 # up-front free-space check is what keeps a run from starting on a full disk.)
 full 1 0 none.h5
 rc=$?
 check "disk full before any cell at 1 rank: exit $rc, no file left" bash -c \
-  "[ $rc -ne 0 ] && [ $rc -ne 124 ] && [ $rc -lt 128 ] && [ ! -e none.h5 ] &&
+  "[ $rc -ne 0 ] && [ $rc -ne 124 ] && [ $rc -lt 128 ] && [ ! -e none.h5 ] && [ ! -e none.h5.create-tmp ] &&
    grep -q 'disk full' err.txt"
 run_np 2 run smoke -o none.h5 --resume --log-level warn >/dev/null 2>&1
 check "--resume then finishes all 8" test "$(done_cells none.h5)" = 8

@@ -3,7 +3,8 @@
 # large cell trained by a rank group (tests/data/groups.cfg, longer). Each trial asserts that no cell done before the kill is lost or
 # recomputed (status and wall time kept to the bit), and every completed file equals an
 # uninterrupted run's. SLINGSHOT_FAULT_TRIALS (default 6, about 40 s) sets the number of kills;
-# SLINGSHOT_FAULT_SEED makes a sequence of kills repeatable (it is printed).
+# SLINGSHOT_FAULT_SEED makes a sequence of kills repeatable (it is printed). A kill that lands
+# before the file is set up leaves no file, and the next trial starts it.
 source "$(dirname "$0")/lib.sh"
 CFG=$SRC/tests/data/preempt.cfg
 TRIALS=${SLINGSHOT_FAULT_TRIALS:-6}
@@ -15,6 +16,41 @@ sed 's/min_steps = 300; max_steps = 300;/min_steps = 1000; max_steps = 1000;/' \
 CFGS=("$CFG" groups.cfg)
 check "uninterrupted run" run_np 2 run "$CFG" -o full0.h5 --checkpoint-every 0 --log-level warn
 check "uninterrupted run with a rank group" run_np 1 run groups.cfg -o full1.h5 --log-level warn
+# Kills at chosen writes (tests/mpi/enospc_shim.c, SL_KILL_AT), repeatable where the random
+# kills below are not: throughout a 1-rank run of groups.cfg, from the file's set-up (a
+# results file is set up under NAME.create-tmp and renamed into place) to its last cell. After
+# each kill, FILE is absent or readable, never half made, and --resume finishes it with the
+# numbers of an uninterrupted run. A kill while --force sets up a new file leaves the old one.
+cc -shared -fPIC -O1 -o shim.so "$SRC/tests/mpi/enospc_shim.c" -ldl
+check "the kill shim builds" test -s shim.so
+shim_run() { # shim_run FILE VAR=VALUE... -- run options
+  local f=$1 envs=()
+  shift
+  while [ "$1" != -- ]; do envs+=(-x "$1") && shift; done
+  shift
+  "$MPIEXEC" -np 1 --oversubscribe -x LD_PRELOAD="$WORK/shim.so" -x SL_ENOSPC_PATH="$f" \
+    "${envs[@]}" "$SL" run groups.cfg -o "$f" --log-level warn "$@" >shim.log 2>&1
+}
+shim_run count.h5 SL_ENOSPC_LOG="$WORK/writes.txt" --
+writes=$(wc -l <writes.txt)
+check "a run of groups.cfg writes its file $writes times" test "$writes" -gt 20
+for n in 1 2 $((writes / 8)) $((writes / 4)) $((writes / 2)) $((3 * writes / 4)) $((writes - 1)); do
+  rm -rf k.h5 k.h5.ckpt
+  shim_run k.h5 SL_KILL_AT="$n" --
+  rc=$?
+  state=absent
+  [ -e k.h5 ] && state="$("$SL" status k.h5 2>&1 | head -1)"
+  check "killed at write $n of $writes (exit $rc): k.h5 is $state" \
+    bash -c "[ $rc -eq 137 ] && { [ ! -e k.h5 ] || '$SL' status k.h5 >/dev/null 2>&1; }"
+  run_np 1 run groups.cfg -o k.h5 --resume --log-level warn >/dev/null 2>&1
+  check "killed at write $n: --resume finishes k.h5 as an uninterrupted run" same_results full1.h5 k.h5
+done
+for n in 1 20; do
+  cp full1.h5 old.h5
+  shim_run old.h5 SL_KILL_AT="$n" -- --force
+  check "killed at write $n of a --force set-up: the old file is intact" same_results full1.h5 old.h5
+done
+
 values() { h5dump -y -w 0 -A 0 -m %.17g -d "$2" "$1" | sed -n '/DATA {/,/}/p' | tr -d 'DATA{}\n ' | tr ',' '\n'; }
 n_done() { "$SL" status "$1" 2>/dev/null | sed -n 's/.*cells: \([0-9]*\) done.*/\1/p'; }
 
@@ -25,7 +61,9 @@ for trial in $(seq 1 "$TRIALS"); do
   CFG=${CFGS[$((files % 2))]}
   full=full$((files % 2)).h5
   total=$(h5dump -a /n_cells "$full" | sed -n 's/^ *(0): *//p')
-  [ -e "$f" ] && values "$f" /grid/status >before_status.txt && values "$f" /cells/wall_s >before_wall.txt
+  existed=0
+  [ -e "$f" ] && existed=1 && values "$f" /grid/status >before_status.txt &&
+    values "$f" /cells/wall_s >before_wall.txt
   np=$((1 + RANDOM % 2))
   every=$((50 + RANDOM % 400))
   opts=(--checkpoint-every "$every" --log-level warn)
@@ -47,8 +85,13 @@ for trial in $(seq 1 "$TRIALS"); do
   kill -KILL "${ranks[@]}" 2>/dev/null # no orphan may write on
   sleep 0.2
   after=$(n_done "$f")
-  echo "trial $trial: np $np, checkpoint every $every, killed $what after ${delay_ms} ms: ${after:-unreadable} of $total done"
-  check "trial $trial: file readable after the kill" test -n "$after"
+  if [ -e "$f" ]; then
+    echo "trial $trial: np $np, checkpoint every $every, killed $what after ${delay_ms} ms: ${after:-unreadable} of $total done"
+    check "trial $trial: file readable after the kill" test -n "$after"
+  else # killed before the file was set up: nothing to lose, the next trial starts it
+    echo "trial $trial: np $np, killed $what after ${delay_ms} ms, before $f was set up"
+    check "trial $trial: no file after the kill only if there was none before" test "$existed" -eq 0
+  fi
   if [ -s before_status.txt ]; then
     values "$f" /grid/status >after_status.txt
     values "$f" /cells/wall_s >after_wall.txt
