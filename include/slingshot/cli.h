@@ -38,7 +38,8 @@ typedef struct sl_unique_fit {
 /* What `slingshot analyze` found (src/cli/cmd_analyze.c), for its report (src/cli/report.c).
  * The report functions run on one rank and are not collective. */
 typedef struct sl_analyze_out {
-  const char *file, *dir;       /* the results file and the report folder */
+  const char *file, *dir; /* the results file and the report folder */
+  const char *into;       /* where the HDF5 outputs go: a working copy of file (sl_h5_edit_begin) */
   const sl_analysis_data *data; /* the file's columns (with its strings: the root's copy) */
   size_t n_todo, n_done, n_diverged, n_failed;
   const char **drop_reason; /* [n_cells] why a cell is not in the fits, NULL if it is */

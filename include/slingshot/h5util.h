@@ -19,4 +19,18 @@ int sl_h5_attr_i64(hid_t obj, const char *name, int64_t v);
 int sl_h5_write_f64(hid_t loc, const char *path, int rank, const size_t *dims, const double *v,
                     const char *units, const char *description);
 
+/* Safe edits of a finished file (the analysis and theory outputs): HDF5 rewrites its metadata in
+ * place, so a kill (or Ctrl-C) while a file is open for writing can leave all of it unreadable,
+ * finished cells included. The edits go to a working file instead, `work` = PATH.edit-tmp in the
+ * same folder (PATH resolved through symbolic links): sl_h5_edit_begin makes it a copy of PATH
+ * (copy = 1, same permissions) or leaves it to the caller to create (copy = 0), and
+ * sl_h5_edit_end, when err is SL_OK, flushes it to disk and renames it over PATH; otherwise, or
+ * if that fails, it removes it and PATH is as it was. A working file left by a kill is replaced
+ * by the next edit. Returns err, or the error of the copy or the rename. */
+int sl_h5_edit_begin(const char *path, int copy, char *work, size_t size);
+/* Before any work: an error naming what to change unless PATH is a writable file in a writable
+ * folder (`what` says what would be written, for the message). */
+int sl_h5_edit_check(const char *path, const char *what);
+int sl_h5_edit_end(const char *work, const char *path, int err);
+
 #endif

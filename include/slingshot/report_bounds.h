@@ -13,10 +13,11 @@
 int sl_bounds_variant_mask(const char *file, size_t n_cells, const char **drop_reason,
                            char *reasons, size_t reason_len, MPI_Comm comm);
 
-/* Not collective (rank 0, after /analysis is written). Reads /bounds of file; writes
+/* Not collective (rank 0, after /analysis is written). Reads /bounds of into (a working copy
+ * of file, see sl_h5_edit_begin; file names the results in the figures) and writes
  * /analysis/bounds into it, and into dir: bounds.csv, the figures bound_vs_n, slack_vs_n and
  * slack_vs_d (gnuplot script, data, PNG when figures and gnuplot is on PATH), and a section
  * appended to report.md. A file without /bounds gets a one-line note in report.md. */
-int sl_report_bounds(const char *file, const char *dir, int figures);
+int sl_report_bounds(const char *file, const char *into, const char *dir, int figures);
 
 #endif

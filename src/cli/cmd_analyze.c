@@ -17,6 +17,7 @@
 
 #include "slingshot/analysis.h"
 #include "slingshot/cli.h"
+#include "slingshot/h5util.h"
 #include "slingshot/report_bounds.h"
 #include "slingshot/config.h"
 #include "slingshot/error.h"
@@ -53,7 +54,9 @@ static void analyze_usage(FILE *f) {
           "                         [--no-figures] [--help]\n\n"
           "Fits the laws to the done cells of a results file and writes them into FILE:/analysis\n"
           "(replacing an earlier analysis; the run's data are not touched) and into a report\n"
-          "folder (report.md, a CSV per table, gnuplot figures with their scripts and data).\n\n"
+          "folder (report.md, a CSV per table, gnuplot figures with their scripts and data).\n"
+          "FILE is edited through a copy beside it (FILE.edit-tmp, so its folder must be\n"
+          "writable), renamed over it at the end: a kill never damages it.\n\n"
           "  Chinchilla  L(N, D) = E + A/N^alpha + B/D^beta (docs/SCIENCE.md section 5) with\n"
           "              N = parameters without embeddings, D = tokens processed in training,\n"
           "              L = held-out loss (nats/token); Huber on log L from 4500 starts,\n"
@@ -909,7 +912,7 @@ done:
 static int write_analysis(const analyze_args *a, const sl_analyze_out *o, size_t n_use,
                           const size_t *use, int argc, char **argv) {
   sl_analysis_writer *w = NULL;
-  SL_CALL(sl_analysis_open(a->file, &w));
+  SL_CALL(sl_analysis_open(o->into, &w));
   int err = SL_OK;
   char when[64], cmd[1024] = "slingshot";
   time_t now = time(NULL);
@@ -1079,11 +1082,7 @@ int sl_cmd_analyze(int argc, char **argv, MPI_Comm comm) {
   if (rank == 0) {
     /* Every input problem before any work: the file, then the report folder. */
     err = sl_analysis_read(a.file, &data);
-    if (err == SL_OK && access(a.file, W_OK) != 0)
-      err = SL_ERROR(SL_ERR_IO,
-                     "cannot write the analysis into %s: %s (analyze adds /analysis to the "
-                     "results file; make it writable or analyse a copy)",
-                     a.file, strerror(errno));
+    if (err == SL_OK) err = sl_h5_edit_check(a.file, "the analysis (/analysis)");
     if (err == SL_OK) err = sl_report_prepare_dir(a.dir);
   }
   /* Rank 0's status first, so no rank waits in a broadcast that will not come. */
@@ -1146,10 +1145,18 @@ int sl_cmd_analyze(int argc, char **argv, MPI_Comm comm) {
     if (err == SL_OK) derive_kausik(&o);
     if (err == SL_OK) err = derive_unique(&data, &o);
     if (err == SL_OK) err = sl_flatness_analyze(&o);
+    /* The HDF5 outputs go into a copy of the file, renamed over it once all are written: HDF5
+     * rewrites metadata in place, so a kill or Ctrl-C while the file itself was open for
+     * writing could leave it unreadable, finished cells and all. */
+    char work[4200];
+    int began = 0;
+    if (err == SL_OK) err = sl_h5_edit_begin(a.file, 1, work, sizeof work), began = err == SL_OK;
+    o.into = work;
     if (err == SL_OK) err = write_analysis(&a, &o, n_use, use, argc, argv);
     if (err == SL_OK) err = sl_report_write(&o);
-    if (err == SL_OK) err = sl_report_bounds(a.file, a.dir, a.figures);
+    if (err == SL_OK) err = sl_report_bounds(a.file, work, a.dir, a.figures);
     if (err == SL_OK) err = sl_report_skills(&o); /* issue 5 */
+    if (began) err = sl_h5_edit_end(work, a.file, err);
     if (err == SL_OK) print_summary(&o, stdout);
     if (err == SL_OK) err = sl_flatness_report(&o); /* appends to report.md, prints a line */
     fflush(stdout);

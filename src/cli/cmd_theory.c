@@ -166,11 +166,17 @@ static int write_theory(hid_t loc, const theory_run *t) {
   return SL_OK;
 }
 
-/* Writes into a new file, or into group /theory of an existing results file. */
+/* Writes into a new file, or into group /theory of an existing results file; through a working
+ * file renamed into place at the end (sl_h5_edit_begin), so a kill leaves path as it was. */
 static int write_h5(const char *path, int into_results, const theory_run *t) {
-  hid_t f = into_results ? H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT)
-                         : H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  SL_CHECK(f >= 0, SL_ERR_IO, "cannot %s %s", into_results ? "open for writing" : "create", path);
+  char work[4200];
+  SL_CALL(sl_h5_edit_begin(path, into_results, work, sizeof work));
+  hid_t f = into_results ? H5Fopen(work, H5F_ACC_RDWR, H5P_DEFAULT)
+                         : H5Fcreate(work, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  if (f < 0)
+    return sl_h5_edit_end(
+        work, path,
+        SL_ERROR(SL_ERR_IO, "cannot %s %s", into_results ? "open for writing" : "create", work));
   int err = SL_OK;
   hid_t g = -1;
   if (into_results) {
@@ -185,9 +191,9 @@ static int write_h5(const char *path, int into_results, const theory_run *t) {
 done:
   if (g >= 0) H5Gclose(g);
   herr_t closed = H5Fclose(f);
-  SL_CALL(err);
-  SL_CHECK(closed >= 0, SL_ERR_HDF5, "closing %s failed (disk full?)", path);
-  return SL_OK;
+  if (err == SL_OK && closed < 0)
+    err = SL_ERROR(SL_ERR_HDF5, "closing %s failed (disk full?)", work);
+  return sl_h5_edit_end(work, path, err);
 }
 
 static int write_report(const char *dir, const char *h5, const theory_run *t) {
@@ -424,8 +430,7 @@ int sl_cmd_theory(int argc, char **argv, MPI_Comm comm) {
   int err = SL_OK;
   if (rank == 0 && access(out, F_OK) == 0 && !force)
     err = SL_ERROR(SL_ERR_IO, "%s already exists: pass --force to overwrite it, or -o NEW.h5", out);
-  if (rank == 0 && !err && results && access(results, W_OK) != 0)
-    err = SL_ERROR(SL_ERR_IO, "cannot write --results %s (missing or not writable)", results);
+  if (rank == 0 && !err && results) err = sl_h5_edit_check(results, "--results (/theory)");
   if (rank == 0 && !err && report) err = sl_report_prepare_dir(report);
   int worst = err;
   MPI_Allreduce(&err, &worst, 1, MPI_INT, MPI_MAX, comm);

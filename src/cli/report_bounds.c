@@ -535,11 +535,11 @@ static int write_csv(const char *dir, const bdata *b) {
   return SL_OK;
 }
 
-int sl_report_bounds(const char *file, const char *dir, int figures) {
+int sl_report_bounds(const char *file, const char *into, const char *dir, int figures) {
   char mdpath[4096];
   snprintf(mdpath, sizeof mdpath, "%s/report.md", dir);
-  hid_t f = H5Fopen(file, H5F_ACC_RDWR, H5P_DEFAULT);
-  SL_CHECK(f >= 0, SL_ERR_IO, "cannot open %s to add /analysis/bounds", file);
+  hid_t f = H5Fopen(into, H5F_ACC_RDWR, H5P_DEFAULT);
+  SL_CHECK(f >= 0, SL_ERR_IO, "cannot open %s to add /analysis/bounds", into);
   int err = SL_OK;
   bdata b;
   memset(&b, 0, sizeof b);

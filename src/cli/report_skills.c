@@ -742,7 +742,7 @@ int sl_report_skills(sl_analyze_out *o) {
     return SL_OK;
   }
   SL_CALL_GOTO(compute(o, &s), done);
-  SL_CALL_GOTO(write_h5(o->file, &s), done);
+  SL_CALL_GOTO(write_h5(o->into, &s), done);
   int rc[4] = {127, 127, 127, 127};
   int have = o->figures && sl_gnuplot_found();
   if (o->figures && s.n_use > 0) {

@@ -1,7 +1,13 @@
 /* HDF5 writing helpers (see include/slingshot/h5util.h). */
 #include "slingshot/h5util.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "slingshot/error.h"
 
@@ -50,4 +56,116 @@ int sl_h5_write_f64(hid_t loc, const char *path, int rank, const size_t *dims, c
   H5Dclose(ds);
   SL_CHECK(w >= 0 && !e1 && !e2, SL_ERR_HDF5, "cannot write dataset %s (disk full?)", path);
   return SL_OK;
+}
+
+/* ------------------------------------------------------------------ safe edits */
+
+/* The real path of path when it exists (a symbolic link is edited at its target), else path. */
+static void edit_target(const char *path, char *out, size_t size) {
+  char *real = realpath(path, NULL);
+  snprintf(out, size, "%s", real ? real : path);
+  free(real);
+}
+
+static int copy_file(const char *from, const char *to) {
+  int in = open(from, O_RDONLY);
+  SL_CHECK(in >= 0, SL_ERR_IO, "cannot read %s: %s", from, strerror(errno));
+  struct stat st;
+  if (fstat(in, &st) != 0) {
+    close(in);
+    return SL_ERROR(SL_ERR_IO, "cannot stat %s: %s", from, strerror(errno));
+  }
+  unlink(to); /* a working file left by a kill, whatever its permissions */
+  int out = open(to, O_WRONLY | O_CREAT | O_TRUNC, st.st_mode & 07777);
+  if (out < 0) {
+    int e = errno;
+    close(in);
+    return SL_ERROR(SL_ERR_IO, "cannot write %s: %s (the folder must be writable)", to,
+                    strerror(e));
+  }
+  int err = SL_OK;
+  enum { BUF = 1 << 16 };
+  char *buf = malloc(BUF);
+  if (!buf) {
+    close(in);
+    close(out);
+    unlink(to);
+    return SL_ERROR(SL_ERR_NOMEM, "out of memory");
+  }
+  for (;;) {
+    ssize_t n = read(in, buf, BUF);
+    if (n == 0) break;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      err = SL_ERROR(SL_ERR_IO, "cannot read %s: %s", from, strerror(errno));
+      break;
+    }
+    for (ssize_t done = 0; done < n && err == SL_OK;) {
+      ssize_t w = write(out, buf + done, (size_t)(n - done));
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0)
+        err = SL_ERROR(SL_ERR_IO, "cannot write %s: %s", to, strerror(errno));
+      else
+        done += w;
+    }
+    if (err != SL_OK) break;
+  }
+  free(buf);
+  /* an existing file's permissions are not changed by O_CREAT */
+  if (err == SL_OK && fchmod(out, st.st_mode & 07777) != 0)
+    err = SL_ERROR(SL_ERR_IO, "cannot set the permissions of %s: %s", to, strerror(errno));
+  close(in);
+  if (close(out) != 0 && err == SL_OK)
+    err = SL_ERROR(SL_ERR_IO, "cannot write %s: %s", to, strerror(errno));
+  if (err != SL_OK) unlink(to);
+  return err;
+}
+
+int sl_h5_edit_check(const char *path, const char *what) {
+  SL_CHECK(access(path, W_OK) == 0, SL_ERR_IO,
+           "cannot write %s into %s: %s (make it writable, or work on a copy)", what, path,
+           strerror(errno));
+  char target[4096];
+  edit_target(path, target, sizeof target);
+  char *slash = strrchr(target, '/');
+  if (slash == target)
+    slash[1] = '\0';
+  else if (slash)
+    *slash = '\0';
+  else
+    snprintf(target, sizeof target, ".");
+  SL_CHECK(access(target, W_OK) == 0, SL_ERR_IO,
+           "cannot write %s into %s: its folder %s is not writable (the file is edited through a "
+           "copy beside it, renamed over it at the end; work on a copy elsewhere)",
+           what, path, target);
+  return SL_OK;
+}
+
+int sl_h5_edit_begin(const char *path, int copy, char *work, size_t size) {
+  char target[4096];
+  edit_target(path, target, sizeof target);
+  const int n = snprintf(work, size, "%s.edit-tmp", target);
+  SL_CHECK(n > 0 && (size_t)n < size, SL_ERR_ARG, "path too long: %s", path);
+  if (!copy) {
+    unlink(work); /* a working file left by a kill */
+    return SL_OK;
+  }
+  return copy_file(target, work);
+}
+
+int sl_h5_edit_end(const char *work, const char *path, int err) {
+  if (err == SL_OK) {
+    int fd = open(work, O_RDONLY);
+    if (fd < 0 || fsync(fd) != 0)
+      err = SL_ERROR(SL_ERR_IO, "cannot flush %s to disk: %s", work, strerror(errno));
+    if (fd >= 0) close(fd);
+  }
+  if (err == SL_OK) {
+    char target[4096];
+    edit_target(path, target, sizeof target);
+    if (rename(work, target) != 0)
+      err = SL_ERROR(SL_ERR_IO, "cannot rename %s to %s: %s", work, target, strerror(errno));
+  }
+  if (err != SL_OK) unlink(work);
+  return err;
 }

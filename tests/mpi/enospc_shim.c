@@ -4,7 +4,8 @@
  * node failure does; without root or a real small file system.
  *
  *   SL_ENOSPC_PATH   writes to files whose path ends with this string, or with it followed by
- *                    ".create-tmp" (the name a results file is set up under), are watched
+ *                    ".create-tmp" or ".edit-tmp" (the working names of a results file being
+ *                    set up or edited, src/io/results.c and h5util.c), are watched
  *   SL_ENOSPC_CELLS  after this many one-byte writes to them (slingshot writes a cell's status
  *                    byte last, alone: one per finished cell), every further write to them fails
  *   SL_ENOSPC_LOG    optional: a file to which each watched write's size is appended
@@ -34,12 +35,16 @@ static int watched(int fd) {
   ssize_t n = readlink(link, path, sizeof path - 1);
   if (n <= 0) return 0;
   path[n] = '\0';
-  /* The path ends with it (not Open MPI's side files), or with it and the set-up suffix. */
-  static const char suffix[] = ".create-tmp";
-  size_t lp = (size_t)n, lw = strlen(want), ls = sizeof suffix - 1;
-  if (lp >= lw && strcmp(path + lp - lw, want) == 0) return 1;
-  return lp >= lw + ls && strcmp(path + lp - ls, suffix) == 0 &&
-         strncmp(path + lp - ls - lw, want, lw) == 0;
+  /* The path ends with it (not Open MPI's side files), or with it and a working name's suffix. */
+  static const char *const suffix[] = {"", ".create-tmp", ".edit-tmp"};
+  size_t lp = (size_t)n, lw = strlen(want);
+  for (size_t k = 0; k < sizeof suffix / sizeof *suffix; k++) {
+    size_t ls = strlen(suffix[k]);
+    if (lp >= lw + ls && strcmp(path + lp - ls, suffix[k]) == 0 &&
+        strncmp(path + lp - ls - lw, want, lw) == 0)
+      return 1;
+  }
+  return 0;
 }
 
 static long g_writes = 0; /* watched writes seen */
