@@ -4,12 +4,24 @@ for the same number of steps on one thread, timed the same way (tokens/s from th
 the wall clock and by the process's CPU time).
 
     /usr/bin/python3 bench/bench_train_torch.py [--steps S] [--warmup W] [gpt mlp gpt256]
+    /usr/bin/python3 bench/bench_train_torch.py --serve [--warmup W]
 
 Prints one line per model that `slingshot bench train` parses:
 
     RESULT name=gpt tokens_per_s=12345.6 cpu_tokens_per_s=12400.1 ms_per_step=165.9 n_params=431360 torch=1.13.1 threads=1
 
 and, when torch cannot be imported, one line `NOTORCH <reason>` (exit status 0).
+
+With --serve it takes commands on standard input instead, one per line, so that `slingshot bench
+train` can alternate short segments of its steps and torch's under the same machine load:
+
+    build NAME   -> builds NAME, runs --warmup steps; prints `READY name=... n_params=... torch=...
+                    threads=...`
+    steps K      -> K timed steps; prints `STEPS w_1 ... w_K ; c_1 ... c_K` (seconds of each
+                    step by the wall clock, then by the process's CPU time)
+    quit         -> exits
+
+It prints `SERVING torch=VERSION` when ready (or `NOTORCH <reason>`).
 
 Legend: B batch, T context, C channels, H hidden, V vocabulary, L layers, NH heads.
 The models mirror src/model/mlp.c and src/model/gpt.c parameter for parameter (the n_params each
@@ -105,7 +117,9 @@ def build(cfg):
     return GPT(cfg["V"], cfg["T"], cfg["C"], cfg["L"], cfg["NH"]), cfg["T"]
 
 
-def bench(name, steps, warmup):
+def make_step(name):
+    """The model, its optimiser and one training step of configuration NAME: (step, n_params,
+    tokens per step)."""
     cfg = CONFIGS[name]
     torch.manual_seed(1)
     model, targets_per_row = build(cfg)
@@ -128,8 +142,11 @@ def bench(name, steps, warmup):
         opt.step()
         return loss
 
-    for _ in range(warmup):
-        step()
+    return step, n_params, B * targets_per_row
+
+
+def timed(step, steps):
+    """Wall-clock and CPU seconds of each of `steps` steps."""
     times, cpu = [], []
     for _ in range(steps):
         c0 = time.process_time()
@@ -137,6 +154,14 @@ def bench(name, steps, warmup):
         step()
         times.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
+    return times, cpu
+
+
+def bench(name, steps, warmup):
+    step, n_params, tokens = make_step(name)
+    for _ in range(warmup):
+        step()
+    times, cpu = timed(step, steps)
 
     def median(x):
         # the median step, as slingshot's side takes it
@@ -144,20 +169,48 @@ def bench(name, steps, warmup):
         return x[steps // 2] if steps % 2 else 0.5 * (x[steps // 2 - 1] + x[steps // 2])
 
     med, cmed = median(times), median(cpu)
-    tokens = B * targets_per_row
     print(f"RESULT name={name} tokens_per_s={tokens / med:.1f} cpu_tokens_per_s={tokens / cmed:.1f} "
           f"ms_per_step={1e3 * med:.2f} n_params={n_params} torch={torch.__version__} "
           f"threads={torch.get_num_threads()}", flush=True)
+
+
+def serve(warmup):
+    """The command loop of --serve (see the module's docstring)."""
+    print(f"SERVING torch={torch.__version__}", flush=True)
+    step = None
+    for line in sys.stdin:
+        cmd = line.split()
+        if not cmd:
+            continue
+        if cmd[0] == "quit":
+            break
+        if cmd[0] == "build" and len(cmd) == 2 and cmd[1] in CONFIGS:
+            step, n_params, _ = make_step(cmd[1])
+            for _ in range(warmup):
+                step()
+            print(f"READY name={cmd[1]} n_params={n_params} torch={torch.__version__} "
+                  f"threads={torch.get_num_threads()}", flush=True)
+        elif cmd[0] == "steps" and len(cmd) == 2 and step is not None:
+            times, cpu = timed(step, int(cmd[1]))
+            print("STEPS " + " ".join(f"{t:.9f}" for t in times) + " ; " +
+                  " ".join(f"{c:.9f}" for c in cpu), flush=True)
+        else:
+            print(f"ERROR cannot do {line.strip()!r}", flush=True)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--serve", action="store_true",
+                    help="take build/steps/quit commands on standard input")
     ap.add_argument("models", nargs="*", default=list(CONFIGS))
     a = ap.parse_args()
     torch.set_num_threads(1)
     torch.set_num_interop_threads(1)
+    if a.serve:
+        serve(a.warmup)
+        return
     for name in a.models:
         if name not in CONFIGS:
             sys.exit(f"unknown model {name!r}: use {', '.join(CONFIGS)}")

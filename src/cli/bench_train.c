@@ -7,14 +7,20 @@
  * the median step time, in both programs, so that another process on a shared machine spoils one
  * step rather than the figure; both programs time each step by the wall clock and by the process's
  * CPU time, and the comparison uses CPU time, which time spent descheduled by other processes
- * does not inflate. A run makes --rounds rounds, each one sgemm measurement, the slingshot models,
- * then the torch models, back to back; the summary gives the medians over the rounds. */
+ * does not inflate. The torch twin runs as a server (--serve) for the whole run, and for each
+ * model the two programs take turns of BENCH_SEGMENT steps, so that both are timed under the same
+ * load (this 2-vCPU VM's speed drifts by tens of percent over seconds; timing one program after
+ * the other turned that drift into the ratio). A run makes --rounds rounds, each one sgemm
+ * measurement, then each model in both programs; the summary gives the medians over the rounds. */
 #include "slingshot/bench.h"
 
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +33,7 @@
 #define BENCH_CORPUS (1 << 16) /* tokens of the random corpus batches are drawn from */
 #define BENCH_MAX_MODELS 3
 #define BENCH_MAX_ROUNDS 15
+#define BENCH_SEGMENT 5 /* steps one program makes before the other takes over */
 
 typedef struct bench_model {
   const char *name; /* also the torch script's name for it */
@@ -159,69 +166,71 @@ static double median(double *x, int n) {
   return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
 }
 
-static int bench_one(const bench_model *bm, const bench_opts *o, const int32_t *corpus,
-                     bench_result *res) {
-  int err = SL_OK;
-  sl_model *m = NULL;
-  sl_optim *opt = NULL;
-  int32_t *rows = NULL;
-  double *step_s = NULL; /* [steps] seconds of each timed step */
-  const int T = bm->spec.T, B = bm->spec.B;
-  SL_CALL_GOTO(sl_model_create(&bm->spec, &m), done);
+/* One program's model in one round: slingshot's side of the comparison. */
+typedef struct side {
+  const bench_model *bm;
+  sl_model *m;
+  sl_optim *opt;
+  int32_t *rows;
   sl_rng rng;
-  sl_rng_seed(&rng, 1);
-  SL_CALL_GOTO(sl_model_init(m, &rng), done);
-  const sl_optim_spec os = {
-      .kind = SL_OPTIM_ADAMW, .beta1 = 0.9, .beta2 = 0.99, .eps = 1e-8, .weight_decay = 0.1};
-  SL_CALL_GOTO(sl_optim_create(&os, m->n_params, &opt), done);
-  SL_ALLOC(rows, (size_t)B * (size_t)(T + 1));
+  double t_fwd, t_bwd, t_opt; /* wall seconds summed over the timed steps */
+  int timed;                  /* steps timed so far */
+} side;
 
-  double t_fwd = 0, t_bwd = 0, t_opt = 0, t_all = 0;
-  SL_ALLOC(step_s, 2 * (size_t)o->steps); /* wall, then CPU */
-  double *cpu_s = step_s + o->steps;
-  for (int s = 0; s < o->warmup + o->steps; s++) {
+static void side_close(side *sd) {
+  sl_optim_destroy(sd->opt);
+  sl_model_destroy(sd->m);
+  free(sd->rows);
+  memset(sd, 0, sizeof *sd);
+}
+
+/* n training steps; wall and cpu (NULL for warmup steps) get each step's seconds. */
+static int side_steps(side *sd, const int32_t *corpus, int n, double *wall, double *cpu) {
+  const int T = sd->bm->spec.T, B = sd->bm->spec.B;
+  for (int s = 0; s < n; s++) {
     const double c0 = cpu_time();
     const double t0 = sl_wtime();
     for (int b = 0; b < B; b++) {
-      const uint64_t start = sl_rng_below(&rng, (uint64_t)(BENCH_CORPUS - T));
-      memcpy(rows + (size_t)b * (T + 1), corpus + start, sizeof(int32_t) * (size_t)(T + 1));
+      const uint64_t start = sl_rng_below(&sd->rng, (uint64_t)(BENCH_CORPUS - T));
+      memcpy(sd->rows + (size_t)b * (T + 1), corpus + start, sizeof(int32_t) * (size_t)(T + 1));
     }
     float loss;
-    SL_CALL_GOTO(sl_model_forward(m, rows, B, &loss), done);
+    SL_CALL(sl_model_forward(sd->m, sd->rows, B, &loss));
     const double t1 = sl_wtime();
-    SL_CALL_GOTO(sl_model_backward(m, rows, B), done);
+    SL_CALL(sl_model_backward(sd->m, sd->rows, B));
     const double t2 = sl_wtime();
-    SL_CALL_GOTO(sl_optim_step(opt, m->params, m->grads, m->decay, 3e-3), done);
+    SL_CALL(sl_optim_step(sd->opt, sd->m->params, sd->m->grads, sd->m->decay, 3e-3));
     const double t3 = sl_wtime();
     const double c3 = cpu_time();
-    if (s >= o->warmup) {
-      cpu_s[s - o->warmup] = c3 - c0;
-      t_fwd += t1 - t0;
-      t_bwd += t2 - t1;
-      t_opt += t3 - t2;
-      t_all += t3 - t0;
-      step_s[s - o->warmup] = t3 - t0;
+    if (wall) {
+      wall[s] = t3 - t0;
+      cpu[s] = c3 - c0;
+      sd->t_fwd += t1 - t0;
+      sd->t_bwd += t2 - t1;
+      sd->t_opt += t3 - t2;
+      sd->timed++;
     }
   }
-  const double tokens = (double)o->steps * B * m->targets_per_row;
-  res->n_params = m->n_params;
-  /* The median step: robust to a step slowed by another process on a shared machine. */
-  const double med = median(step_s, o->steps), cmed = median(cpu_s, o->steps);
-  res->tokens_per_s = tokens / o->steps / med;
-  res->cpu_tokens_per_s = tokens / o->steps / cmed;
-  res->ms_step = 1e3 * med;
-  res->ms_fwd = 1e3 * t_fwd / o->steps;
-  res->ms_bwd = 1e3 * t_bwd / o->steps;
-  res->ms_opt = 1e3 * t_opt / o->steps;
-  printf("  %-7s median %.2f ms/step wall, %.2f ms CPU (mean wall %.2f: forward+batch %.2f, "
-         "backward %.2f, AdamW %.2f): %.0f tokens/s wall, %.0f per CPU second\n",
-         bm->name, res->ms_step, 1e3 * cmed, 1e3 * t_all / o->steps, res->ms_fwd, res->ms_bwd,
-         res->ms_opt, res->tokens_per_s, res->cpu_tokens_per_s);
-done:
-  sl_optim_destroy(opt);
-  sl_model_destroy(m);
-  free(rows);
-  free(step_s);
+  return SL_OK;
+}
+
+/* The model and AdamW of bm, initialised, after `warmup` untimed steps. */
+static int side_open(const bench_model *bm, int warmup, const int32_t *corpus, side *sd) {
+  memset(sd, 0, sizeof *sd);
+  sd->bm = bm;
+  int err = SL_OK;
+  SL_CALL_GOTO(sl_model_create(&bm->spec, &sd->m), fail);
+  sl_rng_seed(&sd->rng, 1);
+  SL_CALL_GOTO(sl_model_init(sd->m, &sd->rng), fail);
+  const sl_optim_spec os = {
+      .kind = SL_OPTIM_ADAMW, .beta1 = 0.9, .beta2 = 0.99, .eps = 1e-8, .weight_decay = 0.1};
+  SL_CALL_GOTO(sl_optim_create(&os, sd->m->n_params, &sd->opt), fail);
+  sd->rows = sl_calloc((size_t)bm->spec.B * (size_t)(bm->spec.T + 1), sizeof *sd->rows);
+  SL_CHECK_GOTO(sd->rows, SL_ERR_NOMEM, fail, "out of memory for a batch");
+  SL_CALL_GOTO(side_steps(sd, corpus, warmup, NULL, NULL), fail);
+  return SL_OK;
+fail:
+  side_close(sd);
   return err;
 }
 
@@ -259,12 +268,31 @@ static const char *torch_script(const bench_opts *o) {
   return access(local, R_OK) == 0 ? local : NULL;
 }
 
-/* Runs the torch twin on the selected models and fills res[k].torch_*; prints why when it cannot
- * (then returns 0, and later rounds skip it). Never an error: without torch the benchmark
- * reports slingshot's figures only. */
-static int bench_torch(const bench_opts *o, bench_result *res, int verbose) {
+/* The torch twin as a server (bench_train_torch.py --serve): slingshot sends it `build NAME` and
+ * `steps K` and reads its answers, so that the two programs' steps alternate in short segments
+ * and both see the same load on a shared machine. */
+typedef struct torch_srv {
+  pid_t pid;
+  FILE *to, *from; /* its standard input and output */
+  char version[64];
+} torch_srv;
+
+static void torch_stop(torch_srv *t) {
+  if (t->to) {
+    fputs("quit\n", t->to);
+    fclose(t->to);
+  }
+  if (t->from) fclose(t->from);
+  if (t->pid > 0) waitpid(t->pid, NULL, 0);
+  memset(t, 0, sizeof *t);
+}
+
+/* Starts the server; 1 when it answers SERVING, else 0 after printing why (never an error:
+ * without torch the benchmark reports slingshot's figures only). */
+static int torch_start(const bench_opts *o, torch_srv *t) {
+  memset(t, 0, sizeof *t);
   if (!o->use_torch) {
-    if (verbose) printf("PyTorch comparison skipped (--no-torch).\n");
+    printf("PyTorch comparison skipped (--no-torch).\n");
     return 0;
   }
   if (access(o->python, X_OK) != 0) {
@@ -279,13 +307,9 @@ static int bench_torch(const bench_opts *o, bench_result *res, int verbose) {
            o->script ? " at the --script path" : "");
     return 0;
   }
-  char cmd[8192] = "OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 ";
-  char tail[256];
-  int tl = snprintf(tail, sizeof tail, " --steps %d --warmup %d", o->steps, o->warmup);
-  for (size_t k = 0; k < BENCH_MAX_MODELS; k++)
-    if (o->models >> k & 1u)
-      tl += snprintf(tail + tl, sizeof tail - (size_t)tl, " %s", models[k].name);
-  snprintf(tail + tl, sizeof tail - (size_t)tl, " 2>&1");
+  char cmd[8192] = "OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 exec ";
+  char tail[64];
+  snprintf(tail, sizeof tail, " --serve --warmup %d", o->warmup);
   if (shell_quote(cmd, sizeof cmd, o->python) || strlen(cmd) + 2 >= sizeof cmd) {
     printf("PyTorch comparison skipped: the python path is too long.\n");
     return 0;
@@ -296,45 +320,145 @@ static int bench_torch(const bench_opts *o, bench_result *res, int verbose) {
     return 0;
   }
   strcat(cmd, tail);
-  if (verbose) printf("PyTorch (one thread): %s %s\n", o->python, script);
+  printf("PyTorch (one thread): %s %s --serve\n", o->python, script);
   fflush(stdout);
-  FILE *p = popen(cmd, "r");
-  if (!p) {
-    printf("PyTorch comparison skipped: cannot start %s\n", o->python);
+  int in[2], out[2];
+  if (pipe(in) != 0) {
+    printf("PyTorch comparison skipped: no pipe (%s)\n", strerror(errno));
     return 0;
   }
-  char line[1024];
-  int got = 0;
-  while (fgets(line, sizeof line, p)) {
-    char name[32];
-    double tps = 0.0, ctps = 0.0;
-    unsigned long long np = 0;
-    if (strncmp(line, "NOTORCH", 7) == 0) {
-      line[strcspn(line, "\n")] = '\0';
-      printf("PyTorch comparison skipped: %s cannot import torch (%s)\n", o->python,
-             line[7] ? line + 8 : "no reason given");
-      continue;
-    }
-    if (sscanf(line, "RESULT name=%31s tokens_per_s=%lf cpu_tokens_per_s=%lf %*s n_params=%llu",
-               name, &tps, &ctps, &np) == 4) {
-      for (size_t k = 0; k < BENCH_MAX_MODELS; k++)
-        if (strcmp(name, models[k].name) == 0) {
-          res[k].torch_tokens_per_s = tps;
-          res[k].torch_cpu_tokens_per_s = ctps;
-          res[k].torch_n_params = (size_t)np;
-          got++;
-        }
-    }
-    printf("  torch %s", line + (strncmp(line, "RESULT ", 7) == 0 ? 7 : 0));
+  if (pipe(out) != 0) {
+    printf("PyTorch comparison skipped: no pipe (%s)\n", strerror(errno));
+    close(in[0]), close(in[1]);
+    return 0;
   }
-  const int status = pclose(p);
-  if (got == 0 && status != 0)
-    printf("PyTorch comparison failed: the script exited with status %d\n", status);
-  for (size_t k = 0; k < BENCH_MAX_MODELS; k++)
-    if (res[k].torch_tokens_per_s > 0 && res[k].torch_n_params != res[k].n_params)
+  t->pid = fork();
+  if (t->pid == 0) { /* the child: pipes on stdin and stdout, then the shell */
+    dup2(in[0], 0);
+    dup2(out[1], 1);
+    close(in[0]), close(in[1]), close(out[0]), close(out[1]);
+    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    _exit(127);
+  }
+  close(in[0]), close(out[1]);
+  if (t->pid < 0) {
+    printf("PyTorch comparison skipped: cannot start %s (%s)\n", o->python, strerror(errno));
+    close(in[1]), close(out[0]);
+    t->pid = 0;
+    return 0;
+  }
+  t->to = fdopen(in[1], "w");
+  t->from = fdopen(out[0], "r");
+  char line[1024] = "";
+  if (!t->to || !t->from || !fgets(line, sizeof line, t->from)) {
+    printf("PyTorch comparison skipped: %s exited without answering\n", o->python);
+    torch_stop(t);
+    return 0;
+  }
+  line[strcspn(line, "\n")] = '\0';
+  if (strncmp(line, "SERVING torch=", 14) != 0) {
+    printf("PyTorch comparison skipped: %s cannot import torch (%s)\n", o->python,
+           strncmp(line, "NOTORCH", 7) == 0 && line[7] ? line + 8 : line);
+    torch_stop(t);
+    return 0;
+  }
+  snprintf(t->version, sizeof t->version, "%.63s", line + 14);
+  return 1;
+}
+
+/* One request; 1 with the answer's first line in line (without its newline), else 0. */
+static int torch_ask(torch_srv *t, const char *request, char *line, size_t size) {
+  if (fprintf(t->to, "%s\n", request) < 0 || fflush(t->to) != 0) return 0;
+  if (!fgets(line, (int)size, t->from)) return 0;
+  line[strcspn(line, "\n")] = '\0';
+  return 1;
+}
+
+/* build NAME (with its warmup steps); the torch model's parameter count, 0 on failure. */
+static size_t torch_build(torch_srv *t, const char *name) {
+  char req[64], line[1024];
+  unsigned long long np = 0;
+  snprintf(req, sizeof req, "build %s", name);
+  if (!torch_ask(t, req, line, sizeof line) ||
+      sscanf(line, "READY name=%*s n_params=%llu", &np) != 1)
+    printf("PyTorch comparison failed: 'build %s' answered '%s'\n", name, line);
+  return (size_t)np;
+}
+
+/* n timed torch steps into wall[0..n) and cpu[0..n); 1 on success. */
+static int torch_steps(torch_srv *t, int n, double *wall, double *cpu) {
+  char req[32];
+  char line[4096]; /* n <= BENCH_SEGMENT numbers of ~12 characters, twice */
+  snprintf(req, sizeof req, "steps %d", n);
+  if (!torch_ask(t, req, line, sizeof line) || strncmp(line, "STEPS ", 6) != 0) return 0;
+  char *p = line + 6, *end = NULL;
+  for (int i = 0; i < 2 * n; i++) {
+    if (i == n) { /* the separator between the wall and the CPU times */
+      while (*p == ' ')
+        p++;
+      if (*p++ != ';') return 0;
+    }
+    const double v = strtod(p, &end);
+    if (end == p) return 0;
+    (i < n ? wall : cpu)[i % n] = v;
+    p = end;
+  }
+  return 1;
+}
+
+/* ---------------------------------------------------------------- one model, both programs */
+
+/* One round of one model: slingshot's and torch's steps alternate, BENCH_SEGMENT at a time, so
+ * both are timed under the same load; tokens/s from each program's median step. ts NULL: no
+ * torch. Fills res (torch figures 0 when torch was not there or failed). */
+static int bench_pair(const bench_model *bm, const bench_opts *o, const int32_t *corpus,
+                      torch_srv *ts, bench_result *res) {
+  side sd;
+  SL_CALL(side_open(bm, o->warmup, corpus, &sd));
+  int err = SL_OK;
+  const int n = o->steps;
+  double *x = sl_calloc(4 * (size_t)n, sizeof *x);
+  SL_CHECK_GOTO(x, SL_ERR_NOMEM, done, "out of memory for %d step times", n);
+  double *sw = x, *sc = x + n, *tw = x + 2 * n, *tc = x + 3 * n;
+  int torch = ts && (res->torch_n_params = torch_build(ts, bm->name)) > 0;
+  for (int s = 0; s < n; s += BENCH_SEGMENT) {
+    const int seg = n - s < BENCH_SEGMENT ? n - s : BENCH_SEGMENT;
+    SL_CALL_GOTO(side_steps(&sd, corpus, seg, sw + s, sc + s), done);
+    if (torch && !torch_steps(ts, seg, tw + s, tc + s)) {
+      printf("PyTorch comparison failed: no answer to 'steps %d' for %s\n", seg, bm->name);
+      torch = 0;
+    }
+  }
+  const double tokens = (double)bm->spec.B * sd.m->targets_per_row;
+  res->n_params = sd.m->n_params;
+  /* medians (sorting x in place, after the means below are taken) */
+  res->ms_fwd = 1e3 * sd.t_fwd / n;
+  res->ms_bwd = 1e3 * sd.t_bwd / n;
+  res->ms_opt = 1e3 * sd.t_opt / n;
+  const double med = median(sw, n), cmed = median(sc, n);
+  res->tokens_per_s = tokens / med;
+  res->cpu_tokens_per_s = tokens / cmed;
+  res->ms_step = 1e3 * med;
+  printf("  %-7s median %.2f ms/step wall, %.2f ms CPU (mean forward+batch %.2f, backward %.2f, "
+         "AdamW %.2f): %.0f tokens/s wall, %.0f per CPU second\n",
+         bm->name, res->ms_step, 1e3 * cmed, res->ms_fwd, res->ms_bwd, res->ms_opt,
+         res->tokens_per_s, res->cpu_tokens_per_s);
+  if (torch) {
+    const double tmed = median(tw, n), tcmed = median(tc, n);
+    res->torch_tokens_per_s = tokens / tmed;
+    res->torch_cpu_tokens_per_s = tokens / tcmed;
+    printf("  %-7s median %.2f ms/step wall, %.2f ms CPU in torch %s: %.0f tokens/s wall, %.0f per "
+           "CPU second: %.2fx\n",
+           "", 1e3 * tmed, 1e3 * tcmed, ts->version, res->torch_tokens_per_s,
+           res->torch_cpu_tokens_per_s, res->cpu_tokens_per_s / res->torch_cpu_tokens_per_s);
+    if (res->torch_n_params != res->n_params)
       printf("warning: the torch %s has %zu parameters, slingshot's %zu: the models differ\n",
-             models[k].name, res[k].torch_n_params, res[k].n_params);
-  return got;
+             bm->name, res->torch_n_params, res->n_params);
+  }
+done:
+  free(x);
+  side_close(&sd);
+  return err;
 }
 
 /* ---------------------------------------------------------------- report */
@@ -346,9 +470,10 @@ static void report(const bench_opts *o, bench_result res[][BENCH_MAX_MODELS],
   double x[BENCH_MAX_ROUNDS], sgemm_tmp[BENCH_MAX_ROUNDS];
   memcpy(sgemm_tmp, sgemm_r, (size_t)R * sizeof *sgemm_tmp);
   const double sgemm = median(sgemm_tmp, R);
-  printf("\nsummary: medians over %d round%s (each round: sgemm, slingshot, torch, back to back);"
+  printf("\nsummary: medians over %d round%s (each round: sgemm, then each model in slingshot and "
+         "torch taking turns of %d steps);"
          " tokens/s per CPU second of one thread; sgemm %.1f GFLOP/s\n",
-         R, R == 1 ? "" : "s", sgemm);
+         R, R == 1 ? "" : "s", BENCH_SEGMENT, sgemm);
   printf("  %-7s %10s %10s %8s %8s %8s %8s %8s %8s   %s\n", "model", "tokens/s", "torch", "ratio",
          "wall", "dense", "%sgemm", "torch", "%sgemm", "target");
   printf("  %-7s %10s %10s %8s %8s %8s %8s %8s %8s\n", "", "", "tokens/s", "(CPU)", "ratio",
@@ -416,7 +541,8 @@ static void usage(void) {
          "Measures this machine's single-thread sgemm rate, then times training steps (forward,\n"
          "backward, AdamW, after W warmup steps) of the three models of issue 3 (gpt, mlp,\n"
          "gpt256) and, when PYTHON (default /usr/bin/python3) imports torch, the same models in\n"
-         "PyTorch on one thread (bench/bench_train_torch.py); R rounds of that, back to back.\n"
+         "PyTorch on one thread (bench/bench_train_torch.py --serve), the two programs taking\n"
+         "turns of %d steps so that both see the same load; R rounds of that, back to back.\n"
          "Prints tokens/s (median step, wall clock and CPU time), the ratio to torch, dense\n"
          "GFLOP/s of both against the sgemm rate, and the medians over the rounds. Run it with\n"
          "OPENBLAS_NUM_THREADS=1.\n\n"
@@ -427,7 +553,7 @@ static void usage(void) {
          "  --torch PYTHON  python with torch (default /usr/bin/python3)\n"
          "  --script PATH   the torch script (default: from the source tree)\n"
          "  --no-torch      slingshot figures only\n",
-         BENCH_MAX_ROUNDS);
+         BENCH_SEGMENT, BENCH_MAX_ROUNDS);
 }
 
 static int parse_int(const char *opt, const char *s, int lo, int hi, int *out) {
@@ -485,6 +611,9 @@ static int parse_args(int argc, char **argv, bench_opts *o, int *help) {
 
 static int bench_rank0(const bench_opts *o) {
   int err = SL_OK;
+  torch_srv ts = {0};
+  void (*old_pipe)(int) = SIG_DFL;
+  int pipe_set = 0;
   int32_t *corpus = NULL;
   const char *threads = getenv("OPENBLAS_NUM_THREADS");
   if (!threads || strcmp(threads, "1") != 0)
@@ -511,21 +640,24 @@ static int bench_rank0(const bench_opts *o) {
   bench_result res[BENCH_MAX_ROUNDS][BENCH_MAX_MODELS];
   double sgemm[BENCH_MAX_ROUNDS];
   memset(res, 0, sizeof res);
-  int torch_ok = o->use_torch;
+  /* a torch server that dies must not take this process with it (SIGPIPE on a write) */
+  old_pipe = signal(SIGPIPE, SIG_IGN);
+  pipe_set = 1;
+  int torch_ok = torch_start(o, &ts);
   for (int round = 0; round < o->rounds; round++) {
     printf("\nround %d of %d\n", round + 1, o->rounds);
     SL_CALL_GOTO(bench_sgemm(&sgemm[round]), done);
     for (size_t k = 0; k < BENCH_MAX_MODELS; k++) {
       if (!(o->models >> k & 1u)) continue;
-      SL_CALL_GOTO(bench_one(&models[k], o, corpus, &res[round][k]), done);
+      SL_CALL_GOTO(bench_pair(&models[k], o, corpus, torch_ok ? &ts : NULL, &res[round][k]), done);
+      if (torch_ok && res[round][k].torch_cpu_tokens_per_s <= 0) torch_ok = 0, torch_stop(&ts);
       fflush(stdout);
     }
-    bench_opts ot = *o;
-    ot.use_torch = torch_ok;
-    if (!bench_torch(&ot, res[round], round == 0)) torch_ok = 0;
   }
   report(o, res, sgemm);
 done:
+  torch_stop(&ts);
+  if (pipe_set) signal(SIGPIPE, old_pipe);
   free(corpus);
   fflush(stdout);
   return err;

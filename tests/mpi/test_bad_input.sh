@@ -90,4 +90,37 @@ check "bench gemm refuses an unknown option" \
   bash -c "! '$SL' bench gemm --frobnicate 2>err.txt && grep -q \"unknown option '--frobnicate'\" err.txt"
 check "bench gemm prints its comparison" \
   bash -c "OPENBLAS_NUM_THREADS=1 '$SL' bench gemm --reps 2 >out.txt && grep -q 'as the MLP runs them' out.txt || grep -q 'no AVX2' out.txt"
+
+# bench train talks to the torch twin through its --serve protocol (bench/bench_train_torch.py);
+# a stand-in server with fixed 10 ms steps checks the exchange without torch: the MLP's torch
+# figure must be B / 10 ms = 51200 tokens/s. A server that dies leaves slingshot's figures.
+cat >serve.sh <<'SH'
+echo "SERVING torch=stand-in"
+while read -r cmd arg; do
+  case $cmd in
+  build) echo "READY name=$arg n_params=139776 torch=stand-in threads=1" ;;
+  steps)
+    w="" && i=0
+    while [ "$i" -lt "$arg" ]; do w="$w 0.010" && i=$((i + 1)); done
+    echo "STEPS$w ;$w" ;;
+  quit) exit 0 ;;
+  esac
+done
+SH
+printf 'echo "SERVING torch=stand-in"\nread -r x\nexit 1\n' >dies.sh
+bench_train() { OPENBLAS_NUM_THREADS=1 "$SL" bench train --model mlp --steps 7 --warmup 1 --rounds 2 "$@"; }
+check "bench train --help" bash -c "'$SL' bench train --help | grep -q 'usage: slingshot bench train'"
+bench_train --torch /bin/sh --script serve.sh >out.txt 2>err.txt
+rc=$?
+check "bench train: slingshot and the stand-in torch alternate, exit $rc" bash -c \
+  "[ $rc -eq 0 ] && [ \$(grep -c 'ms CPU in torch stand-in: 51200 tokens/s wall, 51200 per CPU second' out.txt) -eq 2 ] &&
+   grep -q '^  mlp .*x .*>= 2.0x torch: ' out.txt"
+bench_train --torch /bin/sh --script dies.sh >out.txt 2>err.txt
+rc=$?
+check "bench train: a torch server that dies leaves slingshot's figures, exit $rc" bash -c \
+  "[ $rc -eq 0 ] && grep -q \"PyTorch comparison failed: 'build mlp' answered\" out.txt &&
+   grep -q '>= 2.0x torch: no torch' out.txt"
+bench_train --torch /nonexistent/python >out.txt 2>err.txt
+check "bench train: a missing python is named, exit $?" \
+  grep -q 'skipped: /nonexistent/python is not an executable' out.txt
 finish
