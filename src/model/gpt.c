@@ -1,5 +1,8 @@
 /* The GPT language model: a decoder-only transformer with pre-LayerNorm blocks (GPT-2's layout),
- * forward and backward in C, every matmul through cblas_sgemm.
+ * forward and backward in C. The linear layers' forward and input-gradient products go through
+ * slingshot's own sgemm (sl_gemm, src/model/gemm.c; 4-9% faster steps than cblas_sgemm at the
+ * bench `gpt` shape, measured alternating step by step in one process), the weight gradients
+ * (K = B T) and the attention's small per-head products through cblas_sgemm.
  *
  * Legend: B batch, T context, C channels, V vocabulary, L layers, NH heads, hs = C / NH head size,
  * N params. A row of activations is one position: bt = b * T + t, BT = B * T rows.
@@ -73,9 +76,10 @@ int sl_gpt_attention_backward_vec_set(float *dqkv, float *dbias, float *scratch,
 /* Fused passes of the forward and backward, exported for tests/unit/test_gpt.c with their naive
  * references beside them.
  * out [n x cout] = res + bias + inp . W^T, W [cout x cin] (torch's layout): a residual branch's
- * output projection with the residual add folded into the seed of sgemm's output. */
+ * output projection with the residual add folded into the seed of sgemm's output; through
+ * sl_gemm, whose packed operand goes to work (sl_gemm_work_floats(cin, cout) floats). */
 int sl_gpt_matmul_residual(float *out, const float *inp, const float *w, const float *bias,
-                           const float *res, size_t n, size_t cin, size_t cout);
+                           const float *res, size_t n, size_t cin, size_t cout, float *work);
 int sl_gpt_matmul_residual_naive(float *out, const float *inp, const float *w, const float *bias,
                                  const float *res, size_t n, size_t cin, size_t cout);
 /* d [n x cols] *= dgelu (sl_gelu_backward) and dbias [cols] += the column sums of the product: the
@@ -125,6 +129,7 @@ typedef struct gpt {
   float *dqkv;    /* [BT x 3C] */
   float *dfch;    /* [BT x 4C] gradient of the MLP hidden layer, after then before the GELU */
   float *datt;  /* attention scratch (sl_gpt_attention_scratch_floats): score rows of one (b, h) */
+  float *work;  /* sl_gemm's packed operand (gpt_gemm_work_floats) */
   float *arena; /* owns every activation above */
   int32_t *last_tokens; /* [B x (T+1)] the last forward's batch, which backward must repeat */
   int last_B;           /* rows of the last forward (0: none yet) */
@@ -358,16 +363,27 @@ int sl_gelu_backward_bias_naive(float *d, float *dbias, const float *dgelu, size
  * res and the branch, so it hands dres to the branch's matmul and lets the LayerNorm at the
  * branch's start add into it. */
 int sl_gpt_matmul_residual(float *out, const float *inp, const float *w, const float *bias,
-                           const float *res, size_t n, size_t cin, size_t cout) {
+                           const float *res, size_t n, size_t cin, size_t cout, float *work) {
   if (n == 0 || cout == 0) return SL_OK;
-  SL_CHECK(n <= INT_MAX && cin <= INT_MAX && cout <= INT_MAX, SL_ERR_ARG,
-           "matmul sizes n=%zu cin=%zu cout=%zu exceed what BLAS's int can hold", n, cin, cout);
-  for (size_t r = 0; r < n; r++)
-    for (size_t c = 0; c < cout; c++)
-      out[r * cout + c] = res[r * cout + c] + bias[c];
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)cout, (int)cin, 1.0f, inp,
-              (int)cin, w, (int)cin, 1.0f, out, (int)cout);
-  return SL_OK;
+  memcpy(out, res, n * cout * sizeof *out);
+  /* the tile starts from out (= res) plus the bias row */
+  return sl_gemm(0, 1, n, cout, cin, inp, cin, w, cin, 1.0f, bias, out, cout, work);
+}
+
+/* A linear layer in torch's weight layout through sl_gemm: out [n x cout] = inp [n x cin] . W^T
+ * + bias, W [cout x cin]. */
+static int gpt_linear(float *out, const float *inp, const float *w, const float *bias, size_t n,
+                      size_t cin, size_t cout, float *work) {
+  return sl_gemm(0, 1, n, cout, cin, inp, cin, w, cin, 0.0f, bias, out, cout, work);
+}
+
+/* Its backward: dinp = dout . W (overwritten) through sl_gemm; dW += inp^T . dout and dbias
+ * through sl_matmul_backward (cblas_sgemm: with K = n = B T rows OpenBLAS is the faster). */
+static int gpt_linear_backward(float *dinp, float *dw, float *dbias, const float *dout,
+                               const float *inp, const float *w, size_t n, size_t cin, size_t cout,
+                               float *work) {
+  SL_CALL(sl_gemm(0, 0, n, cin, cout, dout, cout, w, cin, 0.0f, NULL, dinp, cin, work));
+  return sl_matmul_backward(NULL, dw, dbias, dout, inp, w, n, cin, cout, SL_W_OUT_IN);
 }
 
 int sl_gpt_matmul_residual_naive(float *out, const float *inp, const float *w, const float *bias,
@@ -1127,12 +1143,25 @@ static void gpt_teardown(sl_model *m) {
 }
 
 /* Activations, one arena: per block 16 BT C + 4 BT + B NH T^2 floats, plus the rest. */
+/* sl_gemm's packed operand for the largest of the step's products: the forward's [K x N] =
+ * [cin x cout] and the backward's dinp = dout . W, [cout x cin]. */
+static size_t gpt_gemm_work_floats(size_t C, size_t V) {
+  const size_t kn[][2] = {{C, 3 * C}, {C, C}, {C, 4 * C}, {4 * C, C}, {C, V}, {V, C}, {3 * C, C}};
+  size_t most = 0;
+  for (size_t i = 0; i < sizeof kn / sizeof *kn; i++) {
+    const size_t f = sl_gemm_work_floats(kn[i][0], kn[i][1]);
+    most = f > most ? f : most;
+  }
+  return most;
+}
+
 static size_t gpt_arena_floats(size_t B, size_t T, size_t C, size_t L, size_t NH, size_t V) {
   const size_t BT = B * T;
   const size_t per_block = 16 * BT * C + 4 * BT + B * NH * T * T;
   return L * per_block + 2 * BT * C + 2 * BT + BT * V /* forward */
          + BT * V + 3 * BT * C + 3 * BT * C + 4 * BT * C +
-         sl_gpt_attention_scratch_floats(T, C / NH); /* backward */
+         sl_gpt_attention_scratch_floats(T, C / NH) /* backward */
+         + gpt_gemm_work_floats(C, V);
 }
 
 static int gpt_setup(sl_model *m) {
@@ -1212,6 +1241,7 @@ static int gpt_setup(sl_model *m) {
   p->dqkv = gpt_carve(&cur, BT * 3 * C);
   p->dfch = gpt_carve(&cur, BT * 4 * C);
   p->datt = gpt_carve(&cur, sl_gpt_attention_scratch_floats(T, C / NH));
+  p->work = gpt_carve(&cur, gpt_gemm_work_floats(C, V));
   SL_CHECK((size_t)(cur - p->arena) == total, SL_ERR_INTERNAL, "GPT arena carved %zu of %zu floats",
            (size_t)(cur - p->arena), total);
   m->targets_per_row = (int)T;
@@ -1260,22 +1290,22 @@ static int gpt_forward(sl_model *m, const int32_t *tokens, int B_, float *loss) 
     const gpt_block *k = &w->block[l];
     gpt_acts *a = &p->acts[l];
     SL_CALL(sl_layernorm_forward(a->ln1, a->ln1_mean, a->ln1_rstd, res, k->ln1_g, k->ln1_b, BT, C));
-    SL_CALL(sl_matmul_forward(a->qkv, a->ln1, k->qkv_w, k->qkv_b, BT, C, 3 * C, SL_W_OUT_IN));
+    SL_CALL(gpt_linear(a->qkv, a->ln1, k->qkv_w, k->qkv_b, BT, C, 3 * C, p->work));
     if ((C / NH) % 8 == 0)
       SL_CALL(sl_gpt_attention_forward_vec(a->atty, a->att, p->datt, a->qkv, B, T, C, NH));
     else
       SL_CALL(sl_gpt_attention_forward(a->atty, a->att, a->qkv, B, T, C, NH));
-    SL_CALL(sl_gpt_matmul_residual(a->res1, a->atty, k->proj_w, k->proj_b, res, BT, C, C));
+    SL_CALL(sl_gpt_matmul_residual(a->res1, a->atty, k->proj_w, k->proj_b, res, BT, C, C, p->work));
     SL_CALL(
         sl_layernorm_forward(a->ln2, a->ln2_mean, a->ln2_rstd, a->res1, k->ln2_g, k->ln2_b, BT, C));
-    SL_CALL(sl_matmul_forward(a->fch, a->ln2, k->fc_w, k->fc_b, BT, C, 4 * C, SL_W_OUT_IN));
+    SL_CALL(gpt_linear(a->fch, a->ln2, k->fc_w, k->fc_b, BT, C, 4 * C, p->work));
     SL_CALL(sl_gelu_forward(a->fch_gelu, a->fch, BT * 4 * C));
     SL_CALL(sl_gpt_matmul_residual(a->res2, a->fch_gelu, k->fcproj_w, k->fcproj_b, a->res1, BT,
-                                   4 * C, C));
+                                   4 * C, C, p->work));
     res = a->res2;
   }
   SL_CALL(sl_layernorm_forward(p->lnf, p->lnf_mean, p->lnf_rstd, res, w->lnf_g, w->lnf_b, BT, C));
-  SL_CALL(sl_matmul_forward(p->logits, p->lnf, w->head_w, NULL, BT, C, V, SL_W_OUT_IN));
+  SL_CALL(gpt_linear(p->logits, p->lnf, w->head_w, NULL, BT, C, V, p->work));
   double l = 0.0;
   SL_CALL(sl_xent_forward(m->probs, &l, p->logits, tokens + 1, B, T, T + 1, V));
   *loss = (float)l;
@@ -1303,8 +1333,8 @@ static int gpt_backward(sl_model *m, const int32_t *tokens, int B_) {
   /* forward: sl_xent_forward(m->probs, &l, p->logits, tokens + 1, B, T, T + 1, V) */
   SL_CALL(sl_xent_backward(p->dlogits, m->probs, tokens + 1, B, T, T + 1, V));
   /* forward: sl_matmul_forward(p->logits, p->lnf, w->head_w, NULL, ...); tied: into dwte */
-  SL_CALL(sl_matmul_backward_set(p->dln, g->head_w, NULL, p->dlogits, p->lnf, w->head_w, BT, C, V,
-                                 SL_W_OUT_IN));
+  SL_CALL(gpt_linear_backward(p->dln, g->head_w, NULL, p->dlogits, p->lnf, w->head_w, BT, C, V,
+                              p->work));
   const float *res = p->L > 0 ? p->acts[p->L - 1].res2 : p->x0;
   SL_CALL(sl_layernorm_backward(p->dres, g->lnf_g, g->lnf_b, p->dln, res, w->lnf_g, p->lnf_mean,
                                 p->lnf_rstd, BT, C));
@@ -1314,22 +1344,22 @@ static int gpt_backward(sl_model *m, const int32_t *tokens, int B_) {
     const float *res_in = l > 0 ? p->acts[l - 1].res2 : p->x0;
     /* dres holds d res2. forward: sl_gpt_matmul_residual(a->res2, a->fch_gelu, k->fcproj_w,
      * k->fcproj_b, a->res1, ...) passes it to both the fcproj output and res1 unchanged. */
-    SL_CALL(sl_matmul_backward_set(p->dfch, dk->fcproj_w, dk->fcproj_b, p->dres, a->fch_gelu,
-                                   k->fcproj_w, BT, 4 * C, C, SL_W_OUT_IN));
+    SL_CALL(gpt_linear_backward(p->dfch, dk->fcproj_w, dk->fcproj_b, p->dres, a->fch_gelu,
+                                k->fcproj_w, BT, 4 * C, C, p->work));
     /* forward: sl_gelu_forward(a->fch_gelu, a->fch, BT * 4 * C), which left gelu' in a->fch;
      * the same pass sums fc's bias gradient */
     SL_CALL(sl_gelu_backward_bias(p->dfch, dk->fc_b, a->fch, BT, 4 * C));
     /* forward: sl_matmul_forward(a->fch, a->ln2, k->fc_w, k->fc_b, BT, C, 4 * C, ...) */
-    SL_CALL(sl_matmul_backward_set(p->dln, dk->fc_w, NULL, p->dfch, a->ln2, k->fc_w, BT, C, 4 * C,
-                                   SL_W_OUT_IN));
+    SL_CALL(gpt_linear_backward(p->dln, dk->fc_w, NULL, p->dfch, a->ln2, k->fc_w, BT, C, 4 * C,
+                                p->work));
     /* forward: sl_layernorm_forward(a->ln2, ..., a->res1, k->ln2_g, k->ln2_b, BT, C); adds the
      * MLP branch's share to dres, which becomes d res1 */
     SL_CALL(sl_layernorm_backward(p->dres, dk->ln2_g, dk->ln2_b, p->dln, a->res1, k->ln2_g,
                                   a->ln2_mean, a->ln2_rstd, BT, C));
     /* forward: sl_gpt_matmul_residual(a->res1, a->atty, k->proj_w, k->proj_b, res, ...): d res1
      * reaches the proj output as is */
-    SL_CALL(sl_matmul_backward_set(p->datty, dk->proj_w, dk->proj_b, p->dres, a->atty, k->proj_w,
-                                   BT, C, C, SL_W_OUT_IN));
+    SL_CALL(gpt_linear_backward(p->datty, dk->proj_w, dk->proj_b, p->dres, a->atty, k->proj_w, BT,
+                                C, C, p->work));
     /* forward: sl_gpt_attention_forward(a->atty, a->att, a->qkv, B, T, C, NH) */
     /* the vector kernel overwrites dqkv and sums qkv's bias gradient on the way */
     const int vec = (C / NH) % 8 == 0;
@@ -1341,8 +1371,8 @@ static int gpt_backward(sl_model *m, const int32_t *tokens, int B_) {
       SL_CALL(sl_gpt_attention_backward(p->dqkv, p->datt, p->datty, a->att, a->qkv, B, T, C, NH));
     }
     /* forward: sl_matmul_forward(a->qkv, a->ln1, k->qkv_w, k->qkv_b, BT, C, 3 * C, ...) */
-    SL_CALL(sl_matmul_backward_set(p->dln, dk->qkv_w, vec ? NULL : dk->qkv_b, p->dqkv, a->ln1,
-                                   k->qkv_w, BT, C, 3 * C, SL_W_OUT_IN));
+    SL_CALL(gpt_linear_backward(p->dln, dk->qkv_w, vec ? NULL : dk->qkv_b, p->dqkv, a->ln1,
+                                k->qkv_w, BT, C, 3 * C, p->work));
     /* forward: sl_layernorm_forward(a->ln1, ..., res, k->ln1_g, k->ln1_b, BT, C); dres becomes
      * d res_in, the gradient of the previous block's output */
     SL_CALL(sl_layernorm_backward(p->dres, dk->ln1_g, dk->ln1_b, p->dln, res_in, k->ln1_g,

@@ -28,7 +28,7 @@ int sl_gpt_attention_backward_naive(float *dqkv, float *scratch, const float *dy
                                     const float *qkv, size_t B, size_t T, size_t C, size_t NH);
 size_t sl_gpt_attention_scratch_floats(size_t T, size_t hs);
 int sl_gpt_matmul_residual(float *out, const float *inp, const float *w, const float *bias,
-                           const float *res, size_t n, size_t cin, size_t cout);
+                           const float *res, size_t n, size_t cin, size_t cout, float *work);
 int sl_gpt_matmul_residual_naive(float *out, const float *inp, const float *w, const float *bias,
                                  const float *res, size_t n, size_t cin, size_t cout);
 int sl_gelu_backward_bias(float *d, float *dbias, const float *dgelu, size_t n, size_t cols);
@@ -415,7 +415,9 @@ static void test_fast_kernels_match_naive(void) {
     fill_normal(res, n * OC, 3.0, &r);
     for (size_t i = 0; i < n * OC; i++)
       o1[i] = NAN; /* overwritten, not accumulated onto */
-    SL_ASSERT_OK(sl_gpt_matmul_residual(o1, x, w, bias, res, n, IC, OC));
+    float *work = calloc(IC * (OC + 16) + 16, sizeof(float)); /* >= sl_gemm_work_floats */
+    SL_ASSERT_OK(sl_gpt_matmul_residual(o1, x, w, bias, res, n, IC, OC, work));
+    free(work);
     SL_ASSERT_OK(sl_gpt_matmul_residual_naive(o2, x, w, bias, res, n, IC, OC));
     const double em = rel_diff(o1, o2, n * OC);
     float *d1 = calloc(n * OC, sizeof(float)), *d2 = calloc(n * OC, sizeof(float));
