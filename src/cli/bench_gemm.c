@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "options.h"
 #include "../model/model_impl.h" /* sl_gemm: private to the models, benchmarked here */
 #include "slingshot/bench.h"
 #include "slingshot/error.h"
@@ -93,9 +94,8 @@ int sl_bench_gemm(int argc, char **argv, MPI_Comm comm) {
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       if (rank == 0) usage(stdout);
       return SL_OK;
-    } else if (!strcmp(argv[i], "--reps") && i + 1 < argc) {
-      reps = atoi(argv[++i]);
-      SL_CHECK(reps >= 1 && reps <= 100000, SL_ERR_ARG, "--reps %s: give 1 to 100000", argv[i]);
+    } else if (!strcmp(argv[i], "--reps")) {
+      SL_CALL(sl_opt_int("--reps", i + 1 < argc ? argv[++i] : NULL, 1, 100000, &reps));
     } else {
       if (rank == 0) usage(stderr);
       return SL_ERROR(SL_ERR_ARG, "bench gemm: unknown option '%s' (see --help)", argv[i]);

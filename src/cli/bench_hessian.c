@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "options.h"
 #include "slingshot/bench.h"
 #include "slingshot/error.h"
 #include "slingshot/hessian.h"
@@ -171,12 +172,10 @@ int sl_bench_hessian(int argc, char **argv, MPI_Comm comm) {
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       if (rank == 0) usage(stdout);
       return SL_OK;
-    } else if (!strcmp(argv[i], "--reps") && i + 1 < argc) {
-      reps = atoi(argv[++i]);
-      SL_CHECK(reps >= 1 && reps <= 1000, SL_ERR_ARG, "--reps %s: give 1 to 1000", argv[i]);
-    } else if (!strcmp(argv[i], "--n") && i + 1 < argc) {
-      n_spec = atoi(argv[++i]);
-      SL_CHECK(n_spec >= 300 && n_spec <= 46340, SL_ERR_ARG, "--n %s: give 300 to 46340", argv[i]);
+    } else if (!strcmp(argv[i], "--reps")) {
+      SL_CALL(sl_opt_int("--reps", i + 1 < argc ? argv[++i] : NULL, 1, 1000, &reps));
+    } else if (!strcmp(argv[i], "--n")) {
+      SL_CALL(sl_opt_int("--n", i + 1 < argc ? argv[++i] : NULL, 300, 46340, &n_spec));
     } else if (!strcmp(argv[i], "--no-spectrum")) {
       spectrum = 0;
     } else {

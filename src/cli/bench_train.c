@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "options.h"
 #include "slingshot/error.h"
 #include "slingshot/model.h"
 #include "slingshot/optim.h"
@@ -556,15 +557,6 @@ static void usage(void) {
          BENCH_SEGMENT, BENCH_MAX_ROUNDS);
 }
 
-static int parse_int(const char *opt, const char *s, int lo, int hi, int *out) {
-  char *end = NULL;
-  const long v = s ? strtol(s, &end, 10) : 0;
-  SL_CHECK(s && *s && *end == '\0' && v >= lo && v <= hi, SL_ERR_ARG,
-           "%s needs an integer from %d to %d, got '%s'", opt, lo, hi, s ? s : "(nothing)");
-  *out = (int)v;
-  return SL_OK;
-}
-
 static int parse_args(int argc, char **argv, bench_opts *o, int *help) {
   *o = (bench_opts){
       .steps = 20, .warmup = 3, .rounds = 3, .use_torch = 1, .python = "/usr/bin/python3"};
@@ -575,13 +567,13 @@ static int parse_args(int argc, char **argv, bench_opts *o, int *help) {
     if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
       *help = 1;
     } else if (!strcmp(a, "--steps")) {
-      SL_CALL(parse_int(a, next, 1, 1000000, &o->steps));
+      SL_CALL(sl_opt_int(a, next, 1, 1000000, &o->steps));
       i++;
     } else if (!strcmp(a, "--warmup")) {
-      SL_CALL(parse_int(a, next, 0, 1000000, &o->warmup));
+      SL_CALL(sl_opt_int(a, next, 0, 1000000, &o->warmup));
       i++;
     } else if (!strcmp(a, "--rounds")) {
-      SL_CALL(parse_int(a, next, 1, BENCH_MAX_ROUNDS, &o->rounds));
+      SL_CALL(sl_opt_int(a, next, 1, BENCH_MAX_ROUNDS, &o->rounds));
       i++;
     } else if (!strcmp(a, "--model")) {
       size_t k = 0;

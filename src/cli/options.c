@@ -2,9 +2,20 @@
 #include "options.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "slingshot/config.h"
+#include "slingshot/error.h"
+
+int sl_opt_int(const char *opt, const char *value, int lo, int hi, int *out) {
+  char *end = NULL;
+  const long v = value ? strtol(value, &end, 10) : 0;
+  SL_CHECK(value && *value && *end == '\0' && v >= lo && v <= hi, SL_ERR_ARG,
+           "%s needs an integer from %d to %d, got '%s'", opt, lo, hi, value ? value : "(nothing)");
+  *out = (int)v;
+  return SL_OK;
+}
 
 void sl_opt_split(const char *arg, char *name, size_t size, const char **value) {
   const char *eq = strchr(arg, '=');

@@ -13,4 +13,8 @@ int sl_opt_known(const char *name, const char *const *options, size_t n);
  * you mean" in the error. */
 const char *sl_opt_nearest(const char *name, const char *const *options, size_t n);
 
+/* *out = the integer value of option opt, which must lie in [lo, hi]; an error naming the option
+ * and its range when value is missing (NULL), not a whole integer, or out of range. */
+int sl_opt_int(const char *opt, const char *value, int lo, int hi, int *out);
+
 #endif

@@ -88,6 +88,10 @@ check "status --help" bash -c "'$SL' status --help | grep -q 'usage: slingshot s
 check "bench gemm --help" bash -c "'$SL' bench gemm --help | grep -q 'usage: slingshot bench gemm'"
 check "bench gemm refuses an unknown option" \
   bash -c "! '$SL' bench gemm --frobnicate 2>err.txt && grep -q \"unknown option '--frobnicate'\" err.txt"
+check "bench gemm --reps 12x refused, naming the range" bash -c \
+  "! '$SL' bench gemm --reps 12x 2>err.txt && grep -q \"\-\-reps needs an integer from 1 to 100000, got '12x'\" err.txt"
+check "bench hessian --n without a value refused" bash -c \
+  "! '$SL' bench hessian --n 2>err.txt && grep -q \"\-\-n needs an integer from 300 to 46340, got '(nothing)'\" err.txt"
 check "bench gemm prints its comparison" \
   bash -c "OPENBLAS_NUM_THREADS=1 '$SL' bench gemm --reps 2 >out.txt && grep -q 'as the MLP runs them' out.txt || grep -q 'no AVX2' out.txt"
 
