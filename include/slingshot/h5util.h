@@ -28,9 +28,9 @@ int sl_h5_write_f64(hid_t loc, const char *path, int rank, const size_t *dims, c
  * if that fails, it removes it and PATH is as it was. A working file left by a kill is replaced
  * by the next edit. Returns err, or the error of the copy or the rename. */
 int sl_h5_edit_begin(const char *path, int copy, char *work, size_t size);
+int sl_h5_edit_end(const char *work, const char *path, int err);
 /* Before any work: an error naming what to change unless PATH is a writable file in a writable
  * folder (`what` says what would be written, for the message). */
 int sl_h5_edit_check(const char *path, const char *what);
-int sl_h5_edit_end(const char *work, const char *path, int err);
 
 #endif
