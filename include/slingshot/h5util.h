@@ -19,6 +19,10 @@ int sl_h5_attr_i64(hid_t obj, const char *name, int64_t v);
 int sl_h5_write_f64(hid_t loc, const char *path, int rank, const size_t *dims, const double *v,
                     const char *units, const char *description);
 
+/* The file that writing PATH replaces: its real path when it exists (a symbolic link is
+ * followed to its target), else PATH itself; at most size - 1 characters in out. */
+void sl_path_target(const char *path, char *out, size_t size);
+
 /* Safe edits of a finished file (the analysis and theory outputs): HDF5 rewrites its metadata in
  * place, so a kill (or Ctrl-C) while a file is open for writing can leave all of it unreadable,
  * finished cells included. The edits go to a working file instead, `work` = PATH.edit-tmp in the

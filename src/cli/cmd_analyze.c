@@ -146,10 +146,7 @@ static int analyze_parse(int argc, char **argv, analyze_args *a) {
     } else if (strcmp(name, "--seed") == 0) {
       SL_CALL(parse_uint(name, val, &a->seed));
     } else if (strcmp(name, "--log-level") == 0) {
-      int level = sl_log_level_parse(val);
-      SL_CHECK(level >= 0, SL_ERR_ARG, "analyze: --log-level %s: choose error, warn, info or debug",
-               val);
-      sl_log_set_level((sl_log_level)level);
+      SL_CALL(sl_opt_log_level("analyze", val));
     } else if (strcmp(name, "--tolerance") == 0) {
       char *end = NULL;
       double t = strtod(val, &end);

@@ -22,6 +22,7 @@
 #include "run_slice.h"
 #include "slingshot/parts.h"
 #include "run_preempt.h"
+#include "options.h"
 #include "run_groups.h"
 
 static void run_usage(FILE *f) {
@@ -119,11 +120,7 @@ static int parse_args(int argc, char **argv, run_args *a) {
       SL_CHECK(has_next, SL_ERR_ARG, "--cells needs a range A-B of cell indices");
       a->cells = argv[++i];
     } else if (!strcmp(s, "--log-level")) {
-      SL_CHECK(has_next, SL_ERR_ARG, "--log-level needs error, warn, info or debug");
-      int level = sl_log_level_parse(argv[++i]);
-      SL_CHECK(level >= 0, SL_ERR_ARG, "--log-level %s: choose error, warn, info or debug",
-               argv[i]);
-      sl_log_set_level((sl_log_level)level);
+      SL_CALL(sl_opt_log_level("run", has_next ? argv[++i] : NULL));
     } else if (s[0] == '-') {
       return SL_ERROR(SL_ERR_ARG, "unknown option '%s' for run (see slingshot run --help)", s);
     } else {

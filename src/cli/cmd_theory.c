@@ -25,7 +25,7 @@ static void theory_usage(FILE *f) {
           "usage: slingshot theory [CONFIG] [-o theory.h5] [--force] [--results FILE]\n"
           "                        [--report DIR] [--theta LIST] [--k LIST] [--tuples K]\n"
           "                        [--betas N] [--skills N1] [--pieces N2] [--trials T]\n"
-          "                        [--seed S]\n\n"
+          "                        [--seed S] [--log-level L]\n\n"
           "Arora and Goyal's skill theorem (docs/SCIENCE.md section 1), in the union-bound form\n"
           "H(theta) < k theta KL(beta alpha || alpha) (bits): for each theta, k and beta, the\n"
           "smallest alpha gives the point (competence 1 - beta theta, fraction of skills\n"
@@ -47,7 +47,9 @@ static void theory_usage(FILE *f) {
           "  --skills N1     Monte Carlo skills (default 100)\n"
           "  --pieces N2     Monte Carlo pieces (default 2000)\n"
           "  --trials T      Monte Carlo trials (default 32; 0: no Monte Carlo)\n"
-          "  --seed S        Monte Carlo seed (default 1): trial i uses stream (S, i)\n");
+          "  --seed S        Monte Carlo seed (default 1): trial i uses stream (S, i)\n"
+          "  --log-level L   error, warn, info (default: the Monte Carlo's progress on stderr)\n"
+          "                  or debug\n");
 }
 
 static int parse_list(const char *opt, const char *s, double *v, int *n, double lo, double hi) {
@@ -332,9 +334,9 @@ static int write_report(const char *dir, const char *h5, const theory_run *t) {
 int sl_cmd_theory(int argc, char **argv, MPI_Comm comm) {
   int rank;
   MPI_Comm_rank(comm, &rank);
-  static const char *const known[] = {"-o",       "--force",  "--results", "--report", "--theta",
-                                      "--k",      "--tuples", "--betas",   "--skills", "--pieces",
-                                      "--trials", "--seed",   "--help",    "-h"};
+  static const char *const known[] = {"-o",       "--force",  "--results",   "--report", "--theta",
+                                      "--k",      "--tuples", "--betas",     "--skills", "--pieces",
+                                      "--trials", "--seed",   "--log-level", "--help",   "-h"};
   const size_t n_known = sizeof known / sizeof *known;
   const char *out = "theory.h5", *results = NULL, *report = NULL, *config = NULL;
   int force = 0;
@@ -398,6 +400,8 @@ int sl_cmd_theory(int argc, char **argv, MPI_Comm comm) {
     } else if (strcmp(name, "--seed") == 0) {
       SL_CALL(parse_int(name, val, 0, 2147483647L, &v));
       t.seed = (uint64_t)v, seed_given = 1;
+    } else if (strcmp(name, "--log-level") == 0) {
+      SL_CALL(sl_opt_log_level("theory", val));
     }
   }
   if (config) { /* the experiment's skills graph: N1 = S, k = its arities, K, seed */

@@ -7,6 +7,7 @@
 
 #include "slingshot/config.h"
 #include "slingshot/error.h"
+#include "slingshot/log.h"
 
 int sl_opt_int(const char *opt, const char *value, int lo, int hi, int *out) {
   char *end = NULL;
@@ -14,6 +15,14 @@ int sl_opt_int(const char *opt, const char *value, int lo, int hi, int *out) {
   SL_CHECK(value && *value && *end == '\0' && v >= lo && v <= hi, SL_ERR_ARG,
            "%s needs an integer from %d to %d, got '%s'", opt, lo, hi, value ? value : "(nothing)");
   *out = (int)v;
+  return SL_OK;
+}
+
+int sl_opt_log_level(const char *cmd, const char *value) {
+  const int level = value ? sl_log_level_parse(value) : -1;
+  SL_CHECK(level >= 0, SL_ERR_ARG, "%s: --log-level %s: choose error, warn, info or debug", cmd,
+           value ? value : "needs a value");
+  sl_log_set_level((sl_log_level)level);
   return SL_OK;
 }
 

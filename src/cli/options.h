@@ -17,4 +17,8 @@ const char *sl_opt_nearest(const char *name, const char *const *options, size_t 
  * and its range when value is missing (NULL), not a whole integer, or out of range. */
 int sl_opt_int(const char *opt, const char *value, int lo, int hi, int *out);
 
+/* --log-level VALUE of command cmd: sets the level, or an error naming the choices when value is
+ * missing (NULL) or not one of error, warn, info, debug. */
+int sl_opt_log_level(const char *cmd, const char *value);
+
 #endif

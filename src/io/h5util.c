@@ -60,8 +60,7 @@ int sl_h5_write_f64(hid_t loc, const char *path, int rank, const size_t *dims, c
 
 /* ------------------------------------------------------------------ safe edits */
 
-/* The real path of path when it exists (a symbolic link is edited at its target), else path. */
-static void edit_target(const char *path, char *out, size_t size) {
+void sl_path_target(const char *path, char *out, size_t size) {
   char *real = realpath(path, NULL);
   snprintf(out, size, "%s", real ? real : path);
   free(real);
@@ -126,7 +125,7 @@ int sl_h5_edit_check(const char *path, const char *what) {
            "cannot write %s into %s: %s (make it writable, or work on a copy)", what, path,
            strerror(errno));
   char target[4096];
-  edit_target(path, target, sizeof target);
+  sl_path_target(path, target, sizeof target);
   char *slash = strrchr(target, '/');
   if (slash == target)
     slash[1] = '\0';
@@ -143,7 +142,7 @@ int sl_h5_edit_check(const char *path, const char *what) {
 
 int sl_h5_edit_begin(const char *path, int copy, char *work, size_t size) {
   char target[4096];
-  edit_target(path, target, sizeof target);
+  sl_path_target(path, target, sizeof target);
   const int n = snprintf(work, size, "%s.edit-tmp", target);
   SL_CHECK(n > 0 && (size_t)n < size, SL_ERR_ARG, "path too long: %s", path);
   if (!copy) {
@@ -162,7 +161,7 @@ int sl_h5_edit_end(const char *work, const char *path, int err) {
   }
   if (err == SL_OK) {
     char target[4096];
-    edit_target(path, target, sizeof target);
+    sl_path_target(path, target, sizeof target);
     if (rename(work, target) != 0)
       err = SL_ERROR(SL_ERR_IO, "cannot rename %s to %s: %s", work, target, strerror(errno));
   }

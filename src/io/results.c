@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <hdf5.h>
 #include <libgen.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -939,9 +940,14 @@ int sl_results_create(const char *path, const sl_run_info *info, int force, MPI_
    * --resume would refuse as damaged) and, with --force, the old file intact. Ranks hold the
    * file open through MPI-IO, so the rename does not disturb them. A temporary file left by
    * an earlier kill is overwritten. */
-  char *tmp = malloc(strlen(path) + sizeof ".create-tmp");
+  /* With --force onto a symbolic link the link's target is replaced, not the link (as analyze
+   * edits a linked file at its target): rank 0 resolves it and every rank uses the same name. */
+  char target[PATH_MAX];
+  if (rank == 0) sl_path_target(path, target, sizeof target);
+  MPI_Bcast(target, (int)sizeof target, MPI_CHAR, 0, comm);
+  char *tmp = malloc(strlen(target) + sizeof ".create-tmp");
   SL_CHECK(tmp, SL_ERR_NOMEM, "out of memory");
-  sprintf(tmp, "%s.create-tmp", path);
+  sprintf(tmp, "%s.create-tmp", target);
   sl_results *r;
   r = calloc(1, sizeof *r);
   if (!r) {
@@ -975,9 +981,9 @@ int sl_results_create(const char *path, const sl_run_info *info, int force, MPI_
             : SL_ERROR(SL_ERR_IO, "cannot write %s (disk full?)", path);
   SL_CALL_GOTO(agree(err, comm), fail);
   if (rank == 0)
-    err = rename(tmp, path) == 0
+    err = rename(tmp, target) == 0
               ? SL_OK
-              : SL_ERROR(SL_ERR_IO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+              : SL_ERROR(SL_ERR_IO, "cannot rename %s to %s: %s", tmp, target, strerror(errno));
   SL_CALL_GOTO(agree(err, comm), fail);
   free(tmp);
   *out = r;

@@ -62,6 +62,14 @@ if [ "$(id -u)" -ne 0 ]; then # root writes anywhere; the check means something 
   check "unwritable directory" bash -c "[ $? -ne 0 ] && grep -q 'is not writable' err.txt"
 fi
 check "existing results untouched by refused runs" test "$(md5sum keep.h5)" = "$sum_before"
+# --force through a symbolic link replaces the link's target and keeps the link (as analyze does),
+# at 2 ranks so that every rank creates the same file.
+mkdir -p linked && cp keep.h5 linked/t.h5 && ln -sf linked/t.h5 link.h5
+timeout 60 "$MPIEXEC" -np 2 --oversubscribe "$SL" run good.cfg -o link.h5 --force \
+  --log-level warn >out.txt 2>err.txt
+check "run --force through a symbolic link: exit $?, the link kept, its target rewritten" bash -c \
+  "[ -L link.h5 ] && ! cmp -s keep.h5 linked/t.h5 && h5ls linked/t.h5/cells >/dev/null &&
+   [ ! -e linked/t.h5.create-tmp ] && [ ! -e link.h5.create-tmp ]"
 
 # Up-front checks: a cell that cannot fit in memory is refused before anything is written.
 printf '%s\ngrid = { n_params = [600.0]; d_tokens = [1e12]; };\n' "$BASE" >huge.cfg

@@ -18,6 +18,10 @@ check "Monte Carlo present" sh -c "h5ls -r t1.h5 | grep -q '/mc/adv_min'"
 check "--help" sh -c "'$SL' theory --help | grep -q 'union-bound'"
 check "refuses an existing output" sh -c "! \"$MPIEXEC\" -np 1 \"$SL\" theory -o t1.h5 2>err.txt"
 check "... saying --force" grep -q -- "--force" err.txt
+check "refuses a bad --log-level, naming the choices" sh -c \
+  "! '$SL' theory --log-level loud -o x.h5 2>err3.txt && grep -q 'choose error, warn, info or debug' err3.txt && [ ! -e x.h5 ]"
+check "--log-level warn silences the Monte Carlo's progress" sh -c \
+  "'$SL' theory --trials 2 --log-level warn -o quiet.h5 2>err4.txt && ! grep -q 'Monte Carlo k' err4.txt"
 check "refuses a bad theta" sh -c "! '$SL' theory --theta 1.5 -o x.h5 2>err2.txt && grep -q 'theta' err2.txt"
 check "into a results file and a report" run_np 1 theory $args -o t5.h5 --results t1.h5 --report rep
 check "/theory written" sh -c "h5ls -r t1.h5 | grep -q '^/theory/fraction'"
