@@ -102,4 +102,18 @@ int sl_model_forward(sl_model *m, const int32_t *tokens, int B, float *loss);
 int sl_model_backward(sl_model *m, const int32_t *tokens, int B);
 void sl_model_destroy(sl_model *m);
 
+/* The matmul tally, for benchmarks: off by default. While on, every matrix product a model runs
+ * (sl_gemm, the linear layers, the attention's per-head products) adds its 2 M N K FLOPs, as
+ * executed, and its wall seconds, so that a step splits into its matmuls and everything else.
+ * One tally per process (single-threaded use); it costs two clock reads per product while on and
+ * one branch while off. */
+typedef struct sl_mm_tally {
+  double flops, seconds;
+  long calls;
+} sl_mm_tally;
+/* Zeroes the tally and switches it on. */
+void sl_mm_tally_start(void);
+/* Switches it off and returns what it gathered since sl_mm_tally_start. */
+sl_mm_tally sl_mm_tally_stop(void);
+
 #endif

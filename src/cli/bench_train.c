@@ -74,6 +74,10 @@ typedef struct bench_result {
   double tokens_per_s;     /* from the median wall-clock step */
   double cpu_tokens_per_s; /* from the median CPU-time step */
   double ms_step, ms_fwd, ms_bwd, ms_opt;
+  double ms_mm;     /* the median step's matmuls (wall ms, sl_mm_tally) */
+  double mm_gflops; /* the matmuls' FLOPs per second of their wall time, over the timed steps */
+  double mm_mflop;  /* the matmuls' FLOPs per step, millions (as executed) */
+  double ms_torch;  /* torch's median step (wall ms); 0: not measured */
   size_t n_params;
   double torch_tokens_per_s, torch_cpu_tokens_per_s; /* 0: not measured */
   size_t torch_n_params;
@@ -175,6 +179,7 @@ typedef struct side {
   int32_t *rows;
   sl_rng rng;
   double t_fwd, t_bwd, t_opt; /* wall seconds summed over the timed steps */
+  double mm_flops;            /* the matmuls' FLOPs summed over the timed steps */
   int timed;                  /* steps timed so far */
 } side;
 
@@ -185,10 +190,14 @@ static void side_close(side *sd) {
   memset(sd, 0, sizeof *sd);
 }
 
-/* n training steps; wall and cpu (NULL for warmup steps) get each step's seconds. */
-static int side_steps(side *sd, const int32_t *corpus, int n, double *wall, double *cpu) {
+/* n training steps; wall, cpu and mm (NULL for warmup steps) get each step's seconds: wall clock,
+ * CPU time, and the wall seconds of its matmuls (sl_mm_tally). */
+static int side_steps(side *sd, const int32_t *corpus, int n, double *wall, double *cpu,
+                      double *mm) {
   const int T = sd->bm->spec.T, B = sd->bm->spec.B;
+  int err = SL_OK;
   for (int s = 0; s < n; s++) {
+    if (wall) sl_mm_tally_start();
     const double c0 = cpu_time();
     const double t0 = sl_wtime();
     for (int b = 0; b < B; b++) {
@@ -196,14 +205,17 @@ static int side_steps(side *sd, const int32_t *corpus, int n, double *wall, doub
       memcpy(sd->rows + (size_t)b * (T + 1), corpus + start, sizeof(int32_t) * (size_t)(T + 1));
     }
     float loss;
-    SL_CALL(sl_model_forward(sd->m, sd->rows, B, &loss));
+    SL_CALL_GOTO(sl_model_forward(sd->m, sd->rows, B, &loss), fail);
     const double t1 = sl_wtime();
-    SL_CALL(sl_model_backward(sd->m, sd->rows, B));
+    SL_CALL_GOTO(sl_model_backward(sd->m, sd->rows, B), fail);
     const double t2 = sl_wtime();
-    SL_CALL(sl_optim_step(sd->opt, sd->m->params, sd->m->grads, sd->m->decay, 3e-3));
+    SL_CALL_GOTO(sl_optim_step(sd->opt, sd->m->params, sd->m->grads, sd->m->decay, 3e-3), fail);
     const double t3 = sl_wtime();
     const double c3 = cpu_time();
     if (wall) {
+      const sl_mm_tally mt = sl_mm_tally_stop();
+      mm[s] = mt.seconds;
+      sd->mm_flops += mt.flops;
       wall[s] = t3 - t0;
       cpu[s] = c3 - c0;
       sd->t_fwd += t1 - t0;
@@ -213,6 +225,9 @@ static int side_steps(side *sd, const int32_t *corpus, int n, double *wall, doub
     }
   }
   return SL_OK;
+fail:
+  sl_mm_tally_stop();
+  return err;
 }
 
 /* The model and AdamW of bm, initialised, after `warmup` untimed steps. */
@@ -228,7 +243,7 @@ static int side_open(const bench_model *bm, int warmup, const int32_t *corpus, s
   SL_CALL_GOTO(sl_optim_create(&os, sd->m->n_params, &sd->opt), fail);
   sd->rows = sl_calloc((size_t)bm->spec.B * (size_t)(bm->spec.T + 1), sizeof *sd->rows);
   SL_CHECK_GOTO(sd->rows, SL_ERR_NOMEM, fail, "out of memory for a batch");
-  SL_CALL_GOTO(side_steps(sd, corpus, warmup, NULL, NULL), fail);
+  SL_CALL_GOTO(side_steps(sd, corpus, warmup, NULL, NULL, NULL), fail);
   return SL_OK;
 fail:
   side_close(sd);
@@ -418,13 +433,13 @@ static int bench_pair(const bench_model *bm, const bench_opts *o, const int32_t 
   SL_CALL(side_open(bm, o->warmup, corpus, &sd));
   int err = SL_OK;
   const int n = o->steps;
-  double *x = sl_calloc(4 * (size_t)n, sizeof *x);
+  double *x = sl_calloc(5 * (size_t)n, sizeof *x);
   SL_CHECK_GOTO(x, SL_ERR_NOMEM, done, "out of memory for %d step times", n);
-  double *sw = x, *sc = x + n, *tw = x + 2 * n, *tc = x + 3 * n;
+  double *sw = x, *sc = x + n, *tw = x + 2 * n, *tc = x + 3 * n, *mm = x + 4 * n;
   int torch = ts && (res->torch_n_params = torch_build(ts, bm->name)) > 0;
   for (int s = 0; s < n; s += BENCH_SEGMENT) {
     const int seg = n - s < BENCH_SEGMENT ? n - s : BENCH_SEGMENT;
-    SL_CALL_GOTO(side_steps(&sd, corpus, seg, sw + s, sc + s), done);
+    SL_CALL_GOTO(side_steps(&sd, corpus, seg, sw + s, sc + s, mm + s), done);
     if (torch && !torch_steps(ts, seg, tw + s, tc + s)) {
       printf("PyTorch comparison failed: no answer to 'steps %d' for %s\n", seg, bm->name);
       torch = 0;
@@ -436,6 +451,12 @@ static int bench_pair(const bench_model *bm, const bench_opts *o, const int32_t 
   res->ms_fwd = 1e3 * sd.t_fwd / n;
   res->ms_bwd = 1e3 * sd.t_bwd / n;
   res->ms_opt = 1e3 * sd.t_opt / n;
+  double mm_sum = 0.0;
+  for (int i = 0; i < n; i++)
+    mm_sum += mm[i];
+  res->mm_gflops = mm_sum > 0 ? 1e-9 * sd.mm_flops / mm_sum : 0.0;
+  res->ms_mm = 1e3 * median(mm, n);
+  res->mm_mflop = 1e-6 * sd.mm_flops / n;
   const double med = median(sw, n), cmed = median(sc, n);
   res->tokens_per_s = tokens / med;
   res->cpu_tokens_per_s = tokens / cmed;
@@ -444,8 +465,13 @@ static int bench_pair(const bench_model *bm, const bench_opts *o, const int32_t 
          "AdamW %.2f): %.0f tokens/s wall, %.0f per CPU second\n",
          bm->name, res->ms_step, 1e3 * cmed, res->ms_fwd, res->ms_bwd, res->ms_opt,
          res->tokens_per_s, res->cpu_tokens_per_s);
+  printf("  %-7s matmuls %.2f ms of the median step (%.0f%%), %.1f MFLOP at %.1f GFLOP/s; the "
+         "rest %.2f ms\n",
+         "", res->ms_mm, 100.0 * res->ms_mm / res->ms_step, res->mm_mflop, res->mm_gflops,
+         res->ms_step - res->ms_mm);
   if (torch) {
     const double tmed = median(tw, n), tcmed = median(tc, n);
+    res->ms_torch = 1e3 * tmed;
     res->torch_tokens_per_s = tokens / tmed;
     res->torch_cpu_tokens_per_s = tokens / tcmed;
     printf("  %-7s median %.2f ms/step wall, %.2f ms CPU in torch %s: %.0f tokens/s wall, %.0f per "
@@ -463,6 +489,68 @@ done:
 }
 
 /* ---------------------------------------------------------------- report */
+
+/* The median over the R rounds of field(res[r][k]), or of a/b per round when b is given. */
+static double round_median(int R, const double *a, const double *b) {
+  double x[BENCH_MAX_ROUNDS];
+  for (int r = 0; r < R; r++)
+    x[r] = b ? a[r] / b[r] : a[r];
+  return median(x, R);
+}
+
+/* Where slingshot's step goes: its matmuls (sl_mm_tally) and the rest, and what a ratio target
+ * leaves for the rest. The ceiling is torch's step over slingshot's matmul time: the ratio that
+ * slingshot would reach if everything but its matmuls took no time. */
+static void where_time_goes(const bench_opts *o, bench_result res[][BENCH_MAX_MODELS],
+                            const double *sgemm_r, double sgemm) {
+  const int R = o->rounds;
+  printf("\nwhere slingshot's step goes (wall ms; medians over rounds):\n");
+  printf("  %-7s %8s %8s %8s %9s %8s %8s %9s   %s\n", "model", "step", "matmuls", "rest", "matmul",
+         "%sgemm", "torch", "ceiling", "the rest allowed by the target");
+  printf("  %-7s %8s %8s %8s %9s %8s %8s %9s\n", "", "", "", "", "GFLOP/s", "", "step", "");
+  for (size_t k = 0; k < BENCH_MAX_MODELS; k++) {
+    if (!(o->models >> k & 1u)) continue;
+    double step[BENCH_MAX_ROUNDS], mm[BENCH_MAX_ROUNDS], rest[BENCH_MAX_ROUNDS],
+        gf[BENCH_MAX_ROUNDS], torch[BENCH_MAX_ROUNDS];
+    int have_torch = 1;
+    for (int r = 0; r < R; r++) {
+      const bench_result *x = &res[r][k];
+      step[r] = x->ms_step;
+      mm[r] = x->ms_mm;
+      rest[r] = x->ms_step - x->ms_mm;
+      gf[r] = x->mm_gflops;
+      torch[r] = x->ms_torch;
+      have_torch &= x->ms_torch > 0;
+    }
+    const double g = round_median(R, gf, NULL);
+    printf("  %-7s %8.2f %8.2f %8.2f %9.1f %7.0f%% ", models[k].name, round_median(R, step, NULL),
+           round_median(R, mm, NULL), round_median(R, rest, NULL), g, 100.0 * g / sgemm);
+    if (!have_torch) {
+      printf("%8s %9s\n", "-", "-");
+      continue;
+    }
+    printf("%8.2f %8.2fx   ", round_median(R, torch, NULL), round_median(R, torch, mm));
+    if (k == 2) {
+      printf("(its target is a share of sgemm)\n");
+      continue;
+    }
+    const double want = k == 0 ? 1.5 : 2.0;
+    double allowed[BENCH_MAX_ROUNDS], at_peak[BENCH_MAX_ROUNDS];
+    for (int r = 0; r < R; r++) {
+      allowed[r] = torch[r] / want - mm[r];
+      at_peak[r] = torch[r] / want - res[r][k].mm_mflop / sgemm_r[r];
+    }
+    printf("%.2f ms (%.1fx needs a step of %.2f ms); %.2f ms with the matmuls at the sgemm rate\n",
+           round_median(R, allowed, NULL), want, round_median(R, torch, NULL) / want,
+           round_median(R, at_peak, NULL));
+  }
+  printf(
+      "  matmuls: every matrix product of the step, timed one by one (sl_mm_tally), with its "
+      "FLOPs as executed; rest: the step less its matmuls (batch, gathers, softmax, "
+      "activations, norms, AdamW, and the GPT's attention where its vector kernel runs it, head "
+      "sizes that are multiples of 8); ceiling: torch's step over slingshot's matmuls, the ratio "
+      "slingshot would reach if the rest took no time.\n");
+}
 
 /* Medians over the rounds of each figure, then the table against the targets. */
 static void report(const bench_opts *o, bench_result res[][BENCH_MAX_MODELS],
@@ -534,6 +622,7 @@ static void report(const bench_opts *o, bench_result res[][BENCH_MAX_MODELS],
          "4 L T C), mlp: 6 (T C H + H V) per token) per CPU second; a target ratio r needs r times "
          "torch's rate in these units. slingshot's attention and its MLP first layer (from "
          "per-position tables when V < B) do fewer FLOPs than that: dense-equivalent.\n");
+  where_time_goes(o, res, sgemm_r, sgemm);
 }
 
 static void usage(void) {
@@ -545,8 +634,9 @@ static void usage(void) {
          "PyTorch on one thread (bench/bench_train_torch.py --serve), the two programs taking\n"
          "turns of %d steps so that both see the same load; R rounds of that, back to back.\n"
          "Prints tokens/s (median step, wall clock and CPU time), the ratio to torch, dense\n"
-         "GFLOP/s of both against the sgemm rate, and the medians over the rounds. Run it with\n"
-         "OPENBLAS_NUM_THREADS=1.\n\n"
+         "GFLOP/s of both against the sgemm rate, and the medians over the rounds; then where\n"
+         "slingshot's step goes: its matmuls, timed one by one, and the rest, and how much time\n"
+         "each ratio target leaves for the rest. Run it with OPENBLAS_NUM_THREADS=1.\n\n"
          "  --steps S       timed steps per model (default 20)\n"
          "  --warmup W      untimed steps first (default 3)\n"
          "  --rounds R      rounds, 1 to %d (default 3)\n"

@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "model_impl.h"
 #include "slingshot/error.h"
@@ -228,9 +229,9 @@ SL_AVX2 static void gemm_own(int ta, int tb, size_t M, size_t N, size_t K, const
 
 /* ---------------------------------------------------------------- the entry point */
 
-int sl_gemm(int ta, int tb, size_t M, size_t N, size_t K, const float *A, size_t lda,
-            const float *B, size_t ldb, float beta, const float *bias, float *C, size_t ldc,
-            float *work) {
+static int gemm_dispatch(int ta, int tb, size_t M, size_t N, size_t K, const float *A, size_t lda,
+                         const float *B, size_t ldb, float beta, const float *bias, float *C,
+                         size_t ldc, float *work) {
   SL_CHECK(beta == 0.0f || beta == 1.0f, SL_ERR_ARG, "sl_gemm takes beta 0 or 1, got %g",
            (double)beta);
   if (M == 0 || N == 0) return SL_OK;
@@ -267,6 +268,42 @@ int sl_gemm(int ta, int tb, size_t M, size_t N, size_t K, const float *A, size_t
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M,
               (int)N, (int)K, 1.0f, A, (int)lda, B, (int)ldb, beta, C, (int)ldc);
   return SL_OK;
+}
+
+int sl_gemm(int ta, int tb, size_t M, size_t N, size_t K, const float *A, size_t lda,
+            const float *B, size_t ldb, float beta, const float *bias, float *C, size_t ldc,
+            float *work) {
+  const double t0 = sl_mm_t0();
+  SL_CALL(gemm_dispatch(ta, tb, M, N, K, A, lda, B, ldb, beta, bias, C, ldc, work));
+  sl_mm_add(t0, M, N, K);
+  return SL_OK;
+}
+
+/* ---------------------------------------------------------------- the matmul tally */
+
+int sl_mm_tally_on = 0;
+static sl_mm_tally g_tally;
+
+double sl_mm_t0_on(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void sl_mm_add_on(double t0, size_t M, size_t N, size_t K) {
+  g_tally.seconds += sl_mm_t0_on() - t0;
+  g_tally.flops += 2.0 * (double)M * (double)N * (double)K;
+  g_tally.calls++;
+}
+
+void sl_mm_tally_start(void) {
+  memset(&g_tally, 0, sizeof g_tally);
+  sl_mm_tally_on = 1;
+}
+
+sl_mm_tally sl_mm_tally_stop(void) {
+  sl_mm_tally_on = 0;
+  return g_tally;
 }
 
 int sl_gemm_naive(int ta, int tb, size_t M, size_t N, size_t K, const float *A, size_t lda,

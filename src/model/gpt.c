@@ -439,12 +439,16 @@ int sl_gpt_attention_forward(float *y, float *att, const float *qkv, size_t B, s
       float *p = att + (b * NH + h) * T * T;
       /* S = scale Q K^T over the full square: one sgemm, at most twice the work of the causal
        * half; the softmax discards what lies above the diagonal */
+      double t0 = sl_mm_t0();
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t, t, h_, scale, q, c3, k, c3, 0.0f, p,
                   t);
+      sl_mm_add(t0, T, T, hs);
       attn_softmax_causal(p, T);
       /* Y = P V */
+      t0 = sl_mm_t0();
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, t, h_, t, 1.0f, p, t, v, c3, 0.0f,
                   y + b * T * C + h * hs, c);
+      sl_mm_add(t0, T, hs, T);
     }
   return SL_OK;
 }
@@ -500,10 +504,14 @@ int sl_gpt_attention_backward(float *dqkv, float *scratch, const float *dy, cons
       const float *p = att + (b * NH + h) * T * T, *dyh = dy + b * T * C + h * hs;
       float *ds = scratch;
       /* forward: Y = P V  ->  dP = dY V^T,  dV += P^T dY */
+      double t0 = sl_mm_t0();
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t, t, h_, 1.0f, dyh, c, v, c3, 0.0f, ds,
                   t);
+      sl_mm_add(t0, T, T, hs);
+      t0 = sl_mm_t0();
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, t, h_, t, 1.0f, p, t, dyh, c, 1.0f, dv,
                   c3);
+      sl_mm_add(t0, T, hs, T);
       /* forward: attn_softmax_causal(p, T)  ->  dS[i][j] = P[i][j] (dP[i][j] - sum_k P[i][k]
        * dP[i][k]); P = 0 above the diagonal makes dS = 0 there, so masked scores get nothing */
       for (size_t i = 0; i < T; i++) {
@@ -516,10 +524,14 @@ int sl_gpt_attention_backward(float *dqkv, float *scratch, const float *dy, cons
           dr[j] = j <= i ? pr[j] * (dr[j] - (float)dot) : 0.0f;
       }
       /* forward: S = scale Q K^T  ->  dQ += scale dS K,  dK += scale dS^T Q */
+      t0 = sl_mm_t0();
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, t, h_, t, scale, ds, t, k, c3, 1.0f,
                   dq, c3);
+      sl_mm_add(t0, T, hs, T);
+      t0 = sl_mm_t0();
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, t, h_, t, scale, ds, t, q, c3, 1.0f, dk,
                   c3);
+      sl_mm_add(t0, T, hs, T);
     }
   return SL_OK;
 }

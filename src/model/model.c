@@ -204,12 +204,14 @@ int sl_matmul_forward(float *out, const float *inp, const float *w, const float 
       memcpy(out + r * cout, bias, cout * sizeof *out);
     beta = 1.0f;
   }
+  const double t0 = sl_mm_t0();
   if (layout == SL_W_IN_OUT)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)cout, (int)cin, 1.0f, inp,
                 (int)cin, w, (int)cout, beta, out, (int)cout);
   else
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)cout, (int)cin, 1.0f, inp,
                 (int)cin, w, (int)cin, beta, out, (int)cout);
+  sl_mm_add(t0, n, cout, cin);
   return SL_OK;
 }
 
@@ -242,20 +244,24 @@ static int matmul_backward(float *dinp, float *dw, float *dbias, const float *do
   const int rows = (int)n, ni = (int)cin, no = (int)cout;
   /* forward: out = inp . W + bias */
   if (dinp) { /* dinp += dout . W^T */
+    const double t0 = sl_mm_t0();
     if (layout == SL_W_IN_OUT)
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, ni, no, 1.0f, dout, no, w, no,
                   beta_inp, dinp, ni);
     else
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, ni, no, 1.0f, dout, no, w, ni,
                   beta_inp, dinp, ni);
+    sl_mm_add(t0, n, cin, cout);
   }
   if (dw) { /* dW += inp^T . dout, stored in W's layout */
+    const double t0 = sl_mm_t0();
     if (layout == SL_W_IN_OUT)
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, ni, no, rows, 1.0f, inp, ni, dout, no,
                   1.0f, dw, no);
     else
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, no, ni, rows, 1.0f, dout, no, inp, ni,
                   1.0f, dw, ni);
+    sl_mm_add(t0, cin, cout, n);
   }
   if (dbias) bias_backward(dbias, dout, n, cout);
   return SL_OK;

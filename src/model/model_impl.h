@@ -74,6 +74,18 @@ void sl_gemm_set_backend(sl_gemm_backend b);
 sl_gemm_backend sl_gemm_active_backend(void); /* OWN or BLAS: what sl_gemm runs now */
 int sl_gemm_own_supported(void);              /* 1 when this CPU runs the AVX2 kernel */
 
+/* The matmul tally (model.h): sl_mm_t0 before a product (0 when the tally is off), sl_mm_add after
+ * it with the product's shape. */
+extern int sl_mm_tally_on;
+double sl_mm_t0_on(void);
+void sl_mm_add_on(double t0, size_t M, size_t N, size_t K);
+static inline double sl_mm_t0(void) {
+  return sl_mm_tally_on ? sl_mm_t0_on() : 0.0;
+}
+static inline void sl_mm_add(double t0, size_t M, size_t N, size_t K) {
+  if (sl_mm_tally_on) sl_mm_add_on(t0, M, N, K);
+}
+
 /* ---------------------------------------------------------------- softmax cross-entropy
  * Predictions are laid out as `rows` rows of `per_row` predictions each; logits and probs are
  * [rows x per_row x V]. The target of prediction (r, j) is targets[r * stride + j], so both

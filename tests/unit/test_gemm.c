@@ -111,11 +111,48 @@ static void test_errors(void) {
   SL_ASSERT_OK(sl_gemm(0, 0, 0, 2, 2, a, 2, b, 2, 0.0f, NULL, c, 2, w));
 }
 
+/* The matmul tally (bench train's split of a step) counts 2 M N K per product, on both
+ * backends and through the linear layers, and nothing while it is off. */
+static void test_tally(void) {
+  enum { M = 7, N = 9, K = 5 };
+  float a[M * K], b[K * N], c[M * N], w[4096], dw[K * N], da[M * K];
+  sl_rng r;
+  sl_rng_seed(&r, 5);
+  for (size_t i = 0; i < M * K; i++)
+    a[i] = (float)sl_rng_normal(&r);
+  for (size_t i = 0; i < K * N; i++)
+    b[i] = (float)sl_rng_normal(&r);
+  CU_ASSERT_TRUE(sl_gemm_work_floats(K, N) <= 4096);
+  const sl_gemm_backend backends[2] = {SL_GEMM_OWN, SL_GEMM_BLAS};
+  for (int k = 0; k < 2; k++) {
+    sl_gemm_set_backend(backends[k]);
+    SL_ASSERT_OK(sl_gemm(0, 0, M, N, K, a, K, b, N, 0.0f, NULL, c, N, w)); /* not counted */
+    sl_mm_tally_start();
+    SL_ASSERT_OK(sl_gemm(0, 0, M, N, K, a, K, b, N, 0.0f, NULL, c, N, w));
+    SL_ASSERT_OK(sl_gemm(1, 0, K, N, M, a, K, c, N, 0.0f, NULL, dw, N, w)); /* K x N, inner M */
+    /* a linear layer: forward (M x N from K), then its input and weight gradients */
+    SL_ASSERT_OK(sl_matmul_forward(c, a, b, NULL, M, K, N, SL_W_IN_OUT));
+    memset(dw, 0, sizeof dw);
+    SL_ASSERT_OK(sl_matmul_backward(da, dw, NULL, c, a, b, M, K, N, SL_W_IN_OUT));
+    const sl_mm_tally t = sl_mm_tally_stop();
+    CU_ASSERT_EQUAL(t.calls, 5);
+    CU_ASSERT_DOUBLE_EQUAL(t.flops, 5 * 2.0 * M * N * K, 0.5);
+    CU_ASSERT_TRUE(t.seconds > 0.0 && t.seconds < 10.0);
+    SL_ASSERT_OK(sl_gemm(0, 0, M, N, K, a, K, b, N, 0.0f, NULL, c, N, w)); /* off again */
+    sl_mm_tally_start();
+    const sl_mm_tally z = sl_mm_tally_stop();
+    CU_ASSERT_EQUAL(z.calls, 0);
+    CU_ASSERT_EQUAL(z.flops, 0.0);
+  }
+  sl_gemm_set_backend(SL_GEMM_AUTO);
+}
+
 int main(int argc, char **argv) {
   static const sl_test tests[] = {
       {"own kernel == naive", test_own},
       {"BLAS backend == naive", test_blas},
       {"bad arguments", test_errors},
+      {"matmul tally", test_tally},
       {NULL, NULL},
   };
   return sl_test_main(argc, argv, "gemm", tests);

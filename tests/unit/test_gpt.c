@@ -807,6 +807,36 @@ static void test_shape_from_target(void) {
   sl_error_clear();
 }
 
+/* The matmul tally of one step: every linear layer (and the head) runs 3 products over the B T
+ * rows; the attention's 6 per-head products count when they go through sgemm (head size 4), and
+ * not when the vector kernel does them (head size 8). */
+static void test_tally(void) {
+  for (int hs8 = 0; hs8 < 2; hs8++) {
+    sl_model_spec s = tiny_spec(1);
+    if (hs8) s.C = 16;
+    const double B = s.B, T = s.T, C = s.C, V = s.V, L = s.n_layer;
+    sl_model *m = NULL;
+    SL_ASSERT_OK(sl_model_create(&s, &m));
+    sl_rng r;
+    sl_rng_seed(&r, 12);
+    SL_ASSERT_OK(sl_model_init(m, &r));
+    int32_t tok[3 * 6];
+    for (size_t i = 0; i < 3 * 6; i++)
+      tok[i] = (int32_t)sl_rng_below(&r, (uint64_t)s.V);
+    float loss;
+    sl_mm_tally_start();
+    SL_ASSERT_OK(sl_model_forward(m, tok, s.B, &loss));
+    SL_ASSERT_OK(sl_model_backward(m, tok, s.B));
+    const sl_mm_tally t = sl_mm_tally_stop();
+    const double linear = 2.0 * 3.0 * B * T * (12.0 * L * C * C + V * C);
+    const double attention = hs8 ? 0.0 : 12.0 * L * B * T * T * C;
+    printf("\n  head size %d: %ld products, %.0f FLOPs", hs8 ? 8 : 4, t.calls, t.flops);
+    CU_ASSERT_DOUBLE_EQUAL(t.flops, linear + attention, 0.5);
+    CU_ASSERT_EQUAL(t.calls, (long)(3 * (4 * L + 1) + (hs8 ? 0 : 6 * L * B * s.n_head)));
+    sl_model_destroy(m);
+  }
+}
+
 int main(int argc, char **argv) {
   static const sl_test tests[] = {
       {"counts, layout, decay mask, init", test_counts_and_init},
@@ -819,6 +849,7 @@ int main(int argc, char **argv) {
       {"torch fixture, tied", test_fixture_tied},
       {"torch fixture, untied", test_fixture_untied},
       {"shape_from_target", test_shape_from_target},
+      {"matmul tally of a step", test_tally},
       {NULL, NULL},
   };
   return sl_test_main(argc, argv, "gpt", tests);

@@ -757,6 +757,48 @@ static void test_golden_torch(void) {
   sl_model_destroy(m);
 }
 
+/* The matmul tally of one step: the table path runs 3 products per position on the n_t tokens
+ * present there (tables, their weight and embedding gradients) and 3 at the output layer; the
+ * sgemm path runs 3 per layer over all B rows. */
+static void test_tally(void) {
+  const sl_model_spec spec = {
+      .family = SL_MODEL_MLP, .V = 13, .T = 4, .B = 40, .C = 5, .H = 9, .n_layer = 1};
+  const size_t V = 13, T = 4, C = 5, H = 9, B = 40;
+  sl_model *m = NULL;
+  SL_ASSERT_OK(sl_model_create(&spec, &m));
+  sl_rng r;
+  sl_rng_seed(&r, 8);
+  SL_ASSERT_OK(sl_model_init(m, &r));
+  int32_t tok[40 * 5];
+  fill_tokens(tok, B * (T + 1), (int)V, &r);
+  double present = 0; /* sum over positions of the distinct tokens there */
+  for (size_t t = 0; t < T; t++) {
+    int seen[13] = {0};
+    for (size_t b = 0; b < B; b++)
+      seen[tok[b * (T + 1) + t]] = 1;
+    for (size_t v = 0; v < V; v++)
+      present += seen[v];
+  }
+  float loss;
+  sl_mm_tally_start();
+  SL_ASSERT_OK(sl_model_forward(m, tok, (int)B, &loss));
+  SL_ASSERT_OK(sl_model_backward(m, tok, (int)B));
+  sl_mm_tally t = sl_mm_tally_stop();
+  CU_ASSERT_EQUAL(sl_mlp_last_path(m), SL_MLP_PATH_TABLE);
+  CU_ASSERT_EQUAL(t.calls, (long)(3 * T + 3));
+  CU_ASSERT_DOUBLE_EQUAL(t.flops, 2.0 * (3.0 * B * H * V + 3.0 * present * C * H), 0.5);
+  printf("\n  table path: %ld products, %.0f FLOPs (%.0f tokens present over %zu positions)",
+         t.calls, t.flops, present, T);
+  SL_ASSERT_OK(sl_mlp_set_path(m, SL_MLP_PATH_SGEMM));
+  sl_mm_tally_start();
+  SL_ASSERT_OK(sl_model_forward(m, tok, (int)B, &loss));
+  SL_ASSERT_OK(sl_model_backward(m, tok, (int)B));
+  t = sl_mm_tally_stop();
+  CU_ASSERT_EQUAL(t.calls, 6);
+  CU_ASSERT_DOUBLE_EQUAL(t.flops, 2.0 * 3.0 * (B * T * C * H + B * H * V), 0.5);
+  sl_model_destroy(m);
+}
+
 int main(int argc, char **argv) {
   static const sl_test tests[] = {
       {"family table", test_family},
@@ -767,6 +809,7 @@ int main(int argc, char **argv) {
       {"probs, init, decay mask, errors", test_probs_and_errors},
       {"shape from target", test_shape_from_target},
       {"PyTorch golden fixtures", test_golden_torch},
+      {"matmul tally of a step", test_tally},
       {NULL, NULL},
   };
   return sl_test_main(argc, argv, "mlp", tests);
