@@ -19,8 +19,9 @@ int sl_h5_attr_i64(hid_t obj, const char *name, int64_t v);
 int sl_h5_write_f64(hid_t loc, const char *path, int rank, const size_t *dims, const double *v,
                     const char *units, const char *description);
 
-/* The file that writing PATH replaces: its real path when it exists (a symbolic link is
- * followed to its target), else PATH itself; at most size - 1 characters in out. */
+/* The file that writing PATH replaces or creates: its real path when it exists (a symbolic link
+ * is followed to its target); for a dangling symbolic link, the missing file it names (so that
+ * the link is kept and its target created); else PATH itself. At most size - 1 characters. */
 void sl_path_target(const char *path, char *out, size_t size);
 
 /* Safe edits of a finished file (the analysis and theory outputs): HDF5 rewrites its metadata in

@@ -62,8 +62,32 @@ int sl_h5_write_f64(hid_t loc, const char *path, int rank, const size_t *dims, c
 
 void sl_path_target(const char *path, char *out, size_t size) {
   char *real = realpath(path, NULL);
-  snprintf(out, size, "%s", real ? real : path);
-  free(real);
+  if (real) {
+    snprintf(out, size, "%s", real);
+    free(real);
+    return;
+  }
+  /* A missing file, or a dangling symbolic link: follow the links by hand to the name that does
+   * not exist yet (as a shell's > does), so that writing creates the file the link names and the
+   * link stays. A link's relative target is taken from the link's directory. 40 hops at most
+   * (Linux's own limit); a longer chain is left to fail when the file is created. */
+  char cur[PATH_MAX], next[2 * PATH_MAX], link[PATH_MAX];
+  snprintf(cur, sizeof cur, "%s", path);
+  for (int hop = 0; hop < 40; hop++) {
+    struct stat st;
+    if (lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode)) break;
+    const ssize_t n = readlink(cur, link, sizeof link - 1);
+    if (n < 0) break;
+    link[n] = '\0';
+    const char *slash = strrchr(cur, '/');
+    if (link[0] == '/' || !slash)
+      snprintf(next, sizeof next, "%s", link);
+    else
+      snprintf(next, sizeof next, "%.*s/%s", (int)(slash - cur), cur, link);
+    if (strlen(next) >= sizeof cur) break; /* too long a name: left to fail at the create */
+    memcpy(cur, next, strlen(next) + 1);
+  }
+  snprintf(out, size, "%s", cur);
 }
 
 static int copy_file(const char *from, const char *to) {

@@ -906,7 +906,8 @@ static int agree(int err, MPI_Comm comm) {
   return worst == SL_OK ? SL_OK : err;
 }
 
-static int check_new_path(const char *path, int force) {
+/* path as the user gave it (for messages), target as sl_path_target resolved it. */
+static int check_new_path(const char *path, const char *target, int force) {
   if (access(path, F_OK) == 0) {
     SL_CHECK(force, SL_ERR_IO,
              "%s already exists: pass --resume to continue it, --force to overwrite it, or "
@@ -915,7 +916,7 @@ static int check_new_path(const char *path, int force) {
     SL_CHECK(access(path, W_OK) == 0, SL_ERR_IO, "%s exists and is not writable", path);
     return SL_OK;
   }
-  char *copy = strdup(path);
+  char *copy = strdup(target); /* a dangling link's file goes where the link points */
   SL_CHECK(copy, SL_ERR_NOMEM, "out of memory");
   const char *dir = dirname(copy);
   int ok = access(dir, W_OK) == 0;
@@ -932,8 +933,6 @@ int sl_results_create(const char *path, const sl_run_info *info, int force, MPI_
                       sl_results **out) {
   int rank;
   MPI_Comm_rank(comm, &rank);
-  int err = rank == 0 ? check_new_path(path, force) : SL_OK;
-  SL_CALL(agree(err, comm));
 
   /* The file is set up under a temporary name and renamed into place once its structure and
    * plan are on disk: a kill during the set-up leaves no half-made file at the path (which
@@ -944,6 +943,8 @@ int sl_results_create(const char *path, const sl_run_info *info, int force, MPI_
    * edits a linked file at its target): rank 0 resolves it and every rank uses the same name. */
   char target[PATH_MAX];
   if (rank == 0) sl_path_target(path, target, sizeof target);
+  int err = rank == 0 ? check_new_path(path, target, force) : SL_OK;
+  SL_CALL(agree(err, comm));
   MPI_Bcast(target, (int)sizeof target, MPI_CHAR, 0, comm);
   char *tmp = malloc(strlen(target) + sizeof ".create-tmp");
   SL_CHECK(tmp, SL_ERR_NOMEM, "out of memory");

@@ -70,6 +70,21 @@ timeout 60 "$MPIEXEC" -np 2 --oversubscribe "$SL" run good.cfg -o link.h5 --forc
 check "run --force through a symbolic link: exit $?, the link kept, its target rewritten" bash -c \
   "[ -L link.h5 ] && ! cmp -s keep.h5 linked/t.h5 && h5ls linked/t.h5/cells >/dev/null &&
    [ ! -e linked/t.h5.create-tmp ] && [ ! -e link.h5.create-tmp ]"
+# A dangling link (its target not made yet, as a link into scratch space often is) gets its target
+# created, at 2 ranks; the link stays. A link into a missing directory names that directory.
+ln -sf linked/new.h5 dangling.h5
+timeout 60 "$MPIEXEC" -np 2 --oversubscribe "$SL" run good.cfg -o dangling.h5 \
+  --log-level warn >out.txt 2>err.txt
+rc=$?
+check "run through a dangling symbolic link: exit $rc, the link kept, its target created" bash -c \
+  "[ $rc -eq 0 ] && [ -L dangling.h5 ] && h5ls linked/new.h5/cells >/dev/null &&
+   [ ! -e linked/new.h5.create-tmp ]"
+ln -sf gone/r.h5 nowhere.h5
+timeout 60 "$MPIEXEC" -np 2 --oversubscribe "$SL" run good.cfg -o nowhere.h5 >out.txt 2>err.txt
+rc=$?
+check "a dangling link into a missing directory: exit $rc, the directory named" bash -c \
+  "[ $rc -ne 0 ] && [ $rc -ne 124 ] && [ -L nowhere.h5 ] &&
+   grep -q \"cannot write nowhere.h5: directory 'gone' does not exist\" err.txt"
 
 # Up-front checks: a cell that cannot fit in memory is refused before anything is written.
 printf '%s\ngrid = { n_params = [600.0]; d_tokens = [1e12]; };\n' "$BASE" >huge.cfg
@@ -126,7 +141,9 @@ bench_train --torch /bin/sh --script serve.sh >out.txt 2>err.txt
 rc=$?
 check "bench train: slingshot and the stand-in torch alternate, exit $rc" bash -c \
   "[ $rc -eq 0 ] && [ \$(grep -c 'ms CPU in torch stand-in: 51200 tokens/s wall, 51200 per CPU second' out.txt) -eq 2 ] &&
-   grep -q '^  mlp .*x .*>= 2.0x torch: ' out.txt"
+   grep -q '^  mlp .*x .*>= 2.0x torch: ' out.txt &&
+   [ \$(grep -c '^ *matmuls [0-9.]* ms of the median step (.*MFLOP at' out.txt) -eq 2 ] &&
+   grep -q '^  mlp .* 10.00 .*x   .* ms (2.0x needs a step of 5.00 ms); .* at the sgemm rate' out.txt"
 bench_train --torch /bin/sh --script dies.sh >out.txt 2>err.txt
 rc=$?
 check "bench train: a torch server that dies leaves slingshot's figures, exit $rc" bash -c \
