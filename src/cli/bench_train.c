@@ -490,7 +490,7 @@ done:
 
 /* ---------------------------------------------------------------- report */
 
-/* The median over the R rounds of field(res[r][k]), or of a/b per round when b is given. */
+/* The median over R rounds of a[r], or of a[r] / b[r] when b is given. */
 static double round_median(int R, const double *a, const double *b) {
   double x[BENCH_MAX_ROUNDS];
   for (int r = 0; r < R; r++)

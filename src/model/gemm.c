@@ -24,7 +24,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "model_impl.h"
 #include "slingshot/error.h"
@@ -284,14 +283,8 @@ int sl_gemm(int ta, int tb, size_t M, size_t N, size_t K, const float *A, size_t
 int sl_mm_tally_on = 0;
 static sl_mm_tally g_tally;
 
-double sl_mm_t0_on(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 void sl_mm_add_on(double t0, size_t M, size_t N, size_t K) {
-  g_tally.seconds += sl_mm_t0_on() - t0;
+  g_tally.seconds += sl_wtime() - t0;
   g_tally.flops += 2.0 * (double)M * (double)N * (double)K;
   g_tally.calls++;
 }

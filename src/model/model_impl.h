@@ -17,6 +17,7 @@
 
 #include "slingshot/model.h"
 #include "slingshot/rng.h"
+#include "slingshot/timer.h"
 
 /* The families. model.c's table lists only those whose ops are compiled in. */
 extern const sl_model_ops sl_mlp_ops; /* mlp.c */
@@ -74,13 +75,12 @@ void sl_gemm_set_backend(sl_gemm_backend b);
 sl_gemm_backend sl_gemm_active_backend(void); /* OWN or BLAS: what sl_gemm runs now */
 int sl_gemm_own_supported(void);              /* 1 when this CPU runs the AVX2 kernel */
 
-/* The matmul tally (model.h): sl_mm_t0 before a product (0 when the tally is off), sl_mm_add after
- * it with the product's shape. */
+/* The matmul tally (model.h): sl_mm_t0 before a product (sl_wtime, or 0 when the tally is off),
+ * sl_mm_add after it with the product's shape. */
 extern int sl_mm_tally_on;
-double sl_mm_t0_on(void);
 void sl_mm_add_on(double t0, size_t M, size_t N, size_t K);
 static inline double sl_mm_t0(void) {
-  return sl_mm_tally_on ? sl_mm_t0_on() : 0.0;
+  return sl_mm_tally_on ? sl_wtime() : 0.0;
 }
 static inline void sl_mm_add(double t0, size_t M, size_t N, size_t K) {
   if (sl_mm_tally_on) sl_mm_add_on(t0, M, N, K);
